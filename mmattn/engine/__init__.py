@@ -1,0 +1,1 @@
+"""Training-time helpers registered in mmengine/mmdet registries."""

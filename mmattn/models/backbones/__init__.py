@@ -1,0 +1,1 @@
+"""Backbones: EPSANet and VoVNetV2-eSE."""

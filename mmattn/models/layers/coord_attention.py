@@ -1,0 +1,46 @@
+"""Coordinate Attention (Hou et al., CVPR 2021), as in
+``houqb/CoordAttention: coordatt.py``."""
+import torch
+import torch.nn as nn
+from mmcv.cnn import build_norm_layer
+from mmengine.model import BaseModule
+
+from mmattn.registry import register
+from ._helpers import check_int, hard_swish
+
+
+@register()
+class CoordinateAttention(BaseModule):
+    """Pool along W and along H, a shared 1x1 conv (bias) -> BN -> h_swish on
+    the two concatenated strips, then one 1x1 conv (bias) + sigmoid per
+    direction; ``out = x * a_h * a_w``.
+
+    Hidden width ``mip = max(min_channels, in_channels // reduction)``, official
+    defaults 8 and 32. Layer names follow the official code (conv1, bn1,
+    conv_h, conv_w). The official module also allows ``oup != inp``; as a plugin
+    this block keeps the channel count.
+    """
+
+    def __init__(self, in_channels: int, reduction: int = 32, min_channels: int = 8,
+                 norm_cfg: dict = dict(type='BN'), init_cfg=None) -> None:
+        super().__init__(init_cfg)
+        name = type(self).__name__
+        check_int(name, 'in_channels', in_channels)
+        check_int(name, 'reduction', reduction)
+        check_int(name, 'min_channels', min_channels)
+        mip = max(min_channels, in_channels // reduction)
+        self.in_channels = in_channels
+        self.conv1 = nn.Conv2d(in_channels, mip, 1, bias=True)
+        self.bn1 = build_norm_layer(norm_cfg, mip)[1]
+        self.conv_h = nn.Conv2d(mip, in_channels, 1, bias=True)
+        self.conv_w = nn.Conv2d(mip, in_channels, 1, bias=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        x_h = x.mean(dim=3, keepdim=True)                      # N, C, H, 1
+        x_w = x.mean(dim=2, keepdim=True).transpose(2, 3)      # N, C, W, 1
+        y = hard_swish(self.bn1(self.conv1(torch.cat([x_h, x_w], dim=2))))
+        y_h, y_w = torch.split(y, [h, w], dim=2)
+        a_h = torch.sigmoid(self.conv_h(y_h))
+        a_w = torch.sigmoid(self.conv_w(y_w.transpose(2, 3)))
+        return x * a_w * a_h

@@ -1,0 +1,58 @@
+"""Recurrent criss-cross attention (Huang et al., "CCNet: Criss-Cross Attention
+for Semantic Segmentation", ICCV 2019), as in ``speedinghzl/CCNet``."""
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+
+from mmattn.registry import register
+from ._helpers import check_int, reduced_channels
+
+
+@register()
+class RecurrentCrissCrossAttention(BaseModule):
+    """Each position attends to the H + W - 1 positions of its row and column
+    (the centre counted once: its column energy is masked with -inf, as in the
+    official code); ``out = gamma * aggregate + x`` with ``gamma`` starting at 0.
+    The module is applied ``recurrence`` times with the **same weights**
+    (R = 2 in the paper, which makes every position reach every other).
+
+    Q and K project to ``in_channels // 8``, V keeps ``in_channels``. The
+    energies, softmax and aggregation run in float32 under autocast. mmcv's
+    ``CrissCrossAttention`` is the single-pass module (``recurrence=1`` here).
+    """
+
+    def __init__(self, in_channels: int, recurrence: int = 2, reduction: int = 8,
+                 init_cfg=None) -> None:
+        super().__init__(init_cfg)
+        name = type(self).__name__
+        mid = reduced_channels(name, in_channels, reduction)
+        self.recurrence = check_int(name, 'recurrence', recurrence)
+        self.in_channels = in_channels
+        self.query_conv = nn.Conv2d(in_channels, mid, 1)
+        self.key_conv = nn.Conv2d(in_channels, mid, 1)
+        self.value_conv = nn.Conv2d(in_channels, in_channels, 1)
+        self.gamma = nn.Parameter(torch.zeros(1))
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        nn.init.zeros_(self.gamma)
+
+    def _attend(self, x: torch.Tensor) -> torch.Tensor:
+        h = x.shape[2]
+        q, k, v = self.query_conv(x), self.key_conv(x), self.value_conv(x)
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            q, k, v = q.float(), k.float(), v.float()
+            energy_h = torch.einsum('nchw,nciw->nhwi', q, k)
+            centre = torch.eye(h, dtype=torch.bool, device=x.device).unsqueeze(1)  # h,1,i
+            energy_h = energy_h.masked_fill(centre, float('-inf'))
+            energy_w = torch.einsum('nchw,nchj->nhwj', q, k)
+            attention = torch.softmax(torch.cat([energy_h, energy_w], dim=-1), dim=-1)
+            att_h, att_w = attention[..., :h], attention[..., h:]
+            out = (torch.einsum('nhwi,nciw->nchw', att_h, v) +
+                   torch.einsum('nhwj,nchj->nchw', att_w, v))
+        return self.gamma * out.to(x.dtype) + x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for _ in range(self.recurrence):
+            x = self._attend(x)
+        return x

@@ -1,0 +1,80 @@
+"""Position and channel attention of DANet (Fu et al., "Dual Attention Network
+for Scene Segmentation", CVPR 2019), as in ``junfu1115/DANet:
+encoding/nn/da_att.py``."""
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+
+from mmattn.registry import register
+from ._helpers import check_int, flatten_spatial, fp32_bmm, reduced_channels
+
+
+@register()
+class DANetPositionAttention(BaseModule):
+    """PAM: Q, K (1x1 to C//8) and V (1x1 to C); softmax over the HW x HW
+    energy (no scaling, as in the official code); ``gamma * out + x`` with
+    ``gamma`` starting at 0. Energy and softmax in float32 under autocast."""
+
+    def __init__(self, in_channels: int, reduction: int = 8, init_cfg=None) -> None:
+        super().__init__(init_cfg)
+        mid = reduced_channels(type(self).__name__, in_channels, reduction)
+        self.in_channels = in_channels
+        self.query_conv = nn.Conv2d(in_channels, mid, 1)
+        self.key_conv = nn.Conv2d(in_channels, mid, 1)
+        self.value_conv = nn.Conv2d(in_channels, in_channels, 1)
+        self.gamma = nn.Parameter(torch.zeros(1))
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        nn.init.zeros_(self.gamma)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        query = flatten_spatial(self.query_conv(x)).transpose(1, 2)   # N, HW, C'
+        key = flatten_spatial(self.key_conv(x))                       # N, C', HW
+        attention = torch.softmax(fp32_bmm(query, key), dim=-1)       # N, HW, HW
+        value = flatten_spatial(self.value_conv(x))                   # N, C, HW
+        out = fp32_bmm(value, attention.transpose(1, 2)).to(x.dtype)
+        return self.gamma * out.reshape(x.shape) + x
+
+
+@register()
+class DANetChannelAttention(BaseModule):
+    """CAM: no convolutions; energy = X X^T (C x C),
+    ``softmax(max(energy) - energy)`` (the official code's row-max trick, which
+    makes *dissimilar* channels attend more), ``gamma * (A X) + x`` with
+    ``gamma`` starting at 0. In float32 under autocast."""
+
+    def __init__(self, in_channels: int, init_cfg=None) -> None:
+        super().__init__(init_cfg)
+        self.in_channels = check_int(type(self).__name__, 'in_channels', in_channels)
+        self.gamma = nn.Parameter(torch.zeros(1))
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        nn.init.zeros_(self.gamma)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        flat = flatten_spatial(x)                                     # N, C, HW
+        energy = fp32_bmm(flat, flat.transpose(1, 2))                 # N, C, C
+        energy = energy.amax(dim=-1, keepdim=True) - energy
+        attention = torch.softmax(energy, dim=-1)
+        out = fp32_bmm(attention, flat).to(x.dtype)
+        return self.gamma * out.reshape(x.shape) + x
+
+
+@register()
+class DualAttention(BaseModule):
+    """DANet's two attentions in parallel, fused by sum as its head does
+    (``feat_sum = sa + sc``). The residual is counted once,
+    ``x + gamma_p * PAM'(x) + gamma_c * CAM'(x)``, so the block starts as the
+    identity; DANet's head additionally wraps each branch in 3x3 conv-BN-ReLU
+    layers, which this channel-preserving plugin leaves out."""
+
+    def __init__(self, in_channels: int, reduction: int = 8, init_cfg=None) -> None:
+        super().__init__(init_cfg)
+        self.in_channels = in_channels
+        self.pam = DANetPositionAttention(in_channels, reduction=reduction)
+        self.cam = DANetChannelAttention(in_channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pam(x) + self.cam(x) - x

@@ -1,0 +1,52 @@
+"""Global Context block (Cao et al., "GCNet: Non-local Networks Meet
+Squeeze-Excitation Networks and Beyond", ICCVW 2019), extending mmcv's
+``ContextBlock``."""
+from typing import Sequence
+
+import torch
+from mmcv.cnn import ContextBlock
+
+from mmattn.registry import register
+from ._helpers import check_choice, check_int, flatten_spatial, fp32_bmm, global_avg
+
+
+@register()
+class GlobalContextBlock(ContextBlock):
+    """mmcv's ``ContextBlock`` (attention pooling, channel-add fusion, the
+    bottleneck's last conv zero-initialised) with ratio 1/16 by default as in
+    the official GCNet configs, plus: the spatial softmax in float32 under
+    autocast, channels_last support (``reshape``, ``mean`` instead of adaptive
+    pooling), the zero init re-applied in ``init_weights()``, and
+    ``ValueError`` for bad arguments instead of ``assert``.
+    """
+
+    def __init__(self, in_channels: int, ratio: float = 1. / 16,
+                 pooling_type: str = 'att',
+                 fusion_types: Sequence[str] = ('channel_add',)) -> None:
+        name = type(self).__name__
+        check_int(name, 'in_channels', in_channels)
+        check_choice(name, 'pooling_type', pooling_type, ('att', 'avg'))
+        fusion_types = tuple(fusion_types)
+        if not fusion_types:
+            raise ValueError(f'{name}: fusion_types=() must name at least one of '
+                             "('channel_add', 'channel_mul')")
+        for fusion in fusion_types:
+            check_choice(name, 'fusion_types', fusion, ('channel_add', 'channel_mul'))
+        if int(in_channels * ratio) < 1:
+            raise ValueError(f'{name}: in_channels={in_channels} with ratio={ratio} '
+                             f'leaves int({in_channels}*{ratio})=0 hidden channels; '
+                             f'use ratio >= 1/{in_channels}')
+        super().__init__(in_channels, ratio, pooling_type, fusion_types)
+
+    def init_weights(self) -> None:
+        self.reset_parameters()
+
+    def spatial_pool(self, x: torch.Tensor) -> torch.Tensor:
+        if self.pooling_type != 'att':
+            return global_avg(x)
+        n, c = x.shape[:2]
+        mask = flatten_spatial(self.conv_mask(x))                     # N, 1, HW
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            mask = torch.softmax(mask.float(), dim=-1)
+        context = fp32_bmm(flatten_spatial(x), mask.transpose(1, 2))  # N, C, 1
+        return context.to(x.dtype).reshape(n, c, 1, 1)

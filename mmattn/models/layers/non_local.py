@@ -1,0 +1,55 @@
+"""Non-local block (Wang et al., "Non-local Neural Networks", CVPR 2018),
+extending mmcv's ``NonLocal2d``."""
+import torch
+from mmcv.cnn import NonLocal2d
+
+from mmattn.registry import register
+from ._helpers import check_choice, flatten_spatial, reduced_channels
+
+_MODES = ('embedded_gaussian', 'dot_product', 'gaussian', 'concatenation')
+
+
+@register()
+class NonLocalAttention(NonLocal2d):
+    """mmcv's ``NonLocal2d`` (embedded Gaussian by default, reduction 2, energy
+    scaled by 1/sqrt(C'), output conv zero-initialised so the block starts as
+    the identity) with three fixes:
+
+    * the HW x HW energy and its softmax run in float32 under autocast (float16
+      overflows there);
+    * ``reshape`` instead of ``view``, so channels_last inputs work;
+    * the zero init runs again in ``init_weights()``, after a parent's
+      ``init_cfg``, and bad arguments raise ``ValueError``.
+    """
+
+    def __init__(self, in_channels: int, reduction: int = 2, use_scale: bool = True,
+                 mode: str = 'embedded_gaussian', sub_sample: bool = False,
+                 zeros_init: bool = True, **kwargs) -> None:
+        name = type(self).__name__
+        reduced_channels(name, in_channels, reduction)
+        check_choice(name, 'mode', mode, _MODES)
+        super().__init__(in_channels, sub_sample=sub_sample, reduction=reduction,
+                         use_scale=use_scale, mode=mode, zeros_init=zeros_init, **kwargs)
+        self.zeros_init = zeros_init
+
+    def init_weights(self, std: float = 0.01, zeros_init=None) -> None:
+        zeros_init = getattr(self, 'zeros_init', True) if zeros_init is None else zeros_init
+        super().init_weights(std=std, zeros_init=zeros_init)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[0]
+        g_x = flatten_spatial(self.g(x)).transpose(1, 2)          # N, HW', C'
+        if self.mode == 'gaussian':
+            theta_x = flatten_spatial(x).transpose(1, 2)
+            phi_x = flatten_spatial(self.phi(x) if self.sub_sample else x)
+        elif self.mode == 'concatenation':
+            theta_x = self.theta(x).reshape(n, self.inter_channels, -1, 1)
+            phi_x = self.phi(x).reshape(n, self.inter_channels, 1, -1)
+        else:
+            theta_x = flatten_spatial(self.theta(x)).transpose(1, 2)
+            phi_x = flatten_spatial(self.phi(x))
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            pairwise = getattr(self, self.mode)(theta_x.float(), phi_x.float())
+        y = torch.matmul(pairwise.to(g_x.dtype), g_x)             # N, HW, C'
+        y = y.transpose(1, 2).reshape(n, self.inter_channels, *x.shape[2:])
+        return x + self.conv_out(y)

@@ -1,0 +1,102 @@
+"""Pyramid Squeeze Attention (Zhang et al., "EPSANet: An Efficient Pyramid
+Squeeze Attention Block on Convolutional Neural Network", 2021), as in
+``murufeng/EPSANet: models/epsanet.py``."""
+from typing import Sequence
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+
+from mmattn.registry import register
+from ._helpers import (check_divisible, check_int, check_same_length,
+                       reduced_channels)
+from .se import SqueezeExcitation
+
+
+@register()
+class PyramidSqueezeAttention(BaseModule):
+    """PSA: a drop-in replacement for a KxK convolution.
+
+    Each of the S branches convolves **all** input channels to
+    ``out_channels // S`` channels (kernel k_i, groups g_i, padding k_i // 2,
+    the stride on every branch, no bias). One SE gate (1x1 conv with bias, ReLU,
+    1x1 conv, sigmoid), **shared** by all branches, weighs each branch's
+    channels; a softmax across the S branches turns those into attention; the
+    weighted branches are concatenated in **reversed** order (last kernel
+    first), exactly as the official code does. The reversal is kept so official
+    weights give identical outputs.
+
+    The branches run as separate convolutions (their kernels and groups differ);
+    the SE gate runs once on all branches stacked in the batch dimension, which
+    equals the official four separate calls.
+
+    Args:
+        in_channels, out_channels: channels in and out; ``out_channels`` must be
+            divisible by the number of branches.
+        stride: stride of every branch.
+        kernels, groups: per-branch kernel sizes (odd) and groups; official
+            "small" setting (3, 5, 7, 9) / (1, 4, 8, 16).
+        reduction: SE reduction on the ``out_channels // S`` branch width.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 stride: int = 1,
+                 kernels: Sequence[int] = (3, 5, 7, 9),
+                 groups: Sequence[int] = (1, 4, 8, 16),
+                 reduction: int = 16,
+                 init_cfg=None) -> None:
+        super().__init__(init_cfg)
+        name = type(self).__name__
+        check_int(name, 'in_channels', in_channels)
+        check_int(name, 'out_channels', out_channels)
+        check_int(name, 'stride', stride)
+        kernels, groups = tuple(kernels), tuple(groups)
+        check_same_length(name, kernels=kernels, groups=groups)
+        if len(kernels) < 1:
+            raise ValueError(f'{name}: kernels={kernels} must name at least one branch')
+        num_branches = len(kernels)
+        check_divisible(name, 'out_channels', out_channels, num_branches,
+                        'the number of branches len(kernels)')
+        split = out_channels // num_branches
+        for k, g in zip(kernels, groups):
+            check_int(name, 'kernel size', k)
+            if k % 2 == 0:
+                raise ValueError(f'{name}: kernels={kernels} must all be odd '
+                                 f'(padding k//2 keeps the size), got {k}')
+            check_int(name, 'groups', g)
+            check_divisible(name, 'in_channels', in_channels, g, 'groups')
+            check_divisible(name, f'out_channels//{num_branches}', split, g, 'groups')
+        reduced_channels(name, split, reduction)
+
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.stride = stride
+        self.kernels = kernels
+        self.groups = groups
+        self.split_channel = split
+        # Official names: conv_1 .. conv_S and se.fc1 / se.fc2.
+        for i, (k, g) in enumerate(zip(kernels, groups), start=1):
+            self.add_module(
+                f'conv_{i}',
+                nn.Conv2d(in_channels, split, k, stride=stride, padding=k // 2,
+                          groups=g, bias=False))
+        self.se = SqueezeExcitation(split, reduction=reduction)
+
+    @property
+    def branches(self) -> list:
+        return [getattr(self, f'conv_{i}') for i in range(1, len(self.kernels) + 1)]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[0]
+        s = len(self.kernels)
+        feats = torch.stack([conv(x) for conv in self.branches], dim=1)  # N,S,C',H,W
+        h, w = feats.shape[-2:]
+        # Shared SE on all branches at once: (S*N, C', H, W) batch.
+        stacked = feats.transpose(0, 1).reshape(s * n, self.split_channel, h, w)
+        weights = self.se.gate(stacked).reshape(s, n, self.split_channel, 1, 1)
+        weights = torch.softmax(weights.transpose(0, 1), dim=1)  # softmax over branches
+        weighted = feats * weights
+        # Official quirk: concatenation in reversed branch order.
+        return weighted.flip(1).reshape(n, s * self.split_channel, h, w)

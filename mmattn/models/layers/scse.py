@@ -1,0 +1,40 @@
+"""Concurrent spatial and channel squeeze-excitation (Roy et al., "Concurrent
+Spatial and Channel Squeeze & Excitation in Fully Convolutional Networks",
+MICCAI 2018)."""
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+
+from mmattn.registry import register
+from ._helpers import check_choice
+from .se import SqueezeExcitation
+
+
+@register()
+class SpatialChannelSqueezeExcitation(BaseModule):
+    """scSE: cSE (an SE gate) and sSE (1x1 conv C->1, sigmoid) in parallel.
+
+    ``aggregation='add'`` (default) returns ``x*cSE + x*sSE`` as in the MICCAI
+    paper and segmentation_models.pytorch; ``'max'`` the element-wise max used
+    by the authors' later package; ``'mul'`` the product ``x*cSE*sSE``.
+    """
+
+    AGGREGATIONS = ('add', 'max', 'mul')
+
+    def __init__(self, in_channels: int, reduction: int = 16,
+                 aggregation: str = 'add', init_cfg=None) -> None:
+        super().__init__(init_cfg)
+        check_choice(type(self).__name__, 'aggregation', aggregation, self.AGGREGATIONS)
+        self.in_channels = in_channels
+        self.aggregation = aggregation
+        self.cse = SqueezeExcitation(in_channels, reduction=reduction)
+        self.sse = nn.Conv2d(in_channels, 1, 1, bias=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        channel_gate = self.cse.gate(x)
+        spatial_gate = torch.sigmoid(self.sse(x))
+        if self.aggregation == 'add':
+            return x * channel_gate + x * spatial_gate
+        if self.aggregation == 'max':
+            return torch.maximum(x * channel_gate, x * spatial_gate)
+        return x * channel_gate * spatial_gate

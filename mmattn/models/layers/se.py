@@ -1,0 +1,38 @@
+"""Squeeze-and-Excitation (Hu et al., "Squeeze-and-Excitation Networks", CVPR 2018)."""
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+
+from mmattn.registry import register
+from ._helpers import global_avg, reduced_channels
+
+
+@register()
+class SqueezeExcitation(BaseModule):
+    """SE block: GAP -> FC(C, C//r) -> ReLU -> FC(C//r, C) -> sigmoid -> x * s.
+
+    The two fully connected layers (with bias, as in the paper) are written as
+    1x1 convolutions on the pooled (N, C, 1, 1) tensor, which is numerically the
+    same and keeps channels_last inputs in their layout. In ResNet the paper puts
+    it after the last BN of a bottleneck, before the residual add
+    (``position='after_conv3'`` in mmdet's ``plugins``).
+
+    Args:
+        in_channels: channels of the input (and output).
+        reduction: squeeze ratio r; ``in_channels // r`` must be >= 1.
+    """
+
+    def __init__(self, in_channels: int, reduction: int = 16, init_cfg=None) -> None:
+        super().__init__(init_cfg)
+        mid = reduced_channels(type(self).__name__, in_channels, reduction)
+        self.in_channels = in_channels
+        self.fc1 = nn.Conv2d(in_channels, mid, 1, bias=True)
+        self.relu = nn.ReLU(inplace=True)
+        self.fc2 = nn.Conv2d(mid, in_channels, 1, bias=True)
+
+    def gate(self, x: torch.Tensor) -> torch.Tensor:
+        """Channel weights in (0, 1), shape (N, C, 1, 1)."""
+        return torch.sigmoid(self.fc2(self.relu(self.fc1(global_avg(x)))))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gate(x)

@@ -1,0 +1,67 @@
+"""Selective Kernel convolution (Li et al., "Selective Kernel Networks",
+CVPR 2019; official code is Caffe, ``implus/SKNet``)."""
+from typing import Optional
+
+import torch
+import torch.nn as nn
+from mmcv.cnn import ConvModule
+from mmengine.model import BaseModule
+
+from mmattn.registry import register
+from ._helpers import check_divisible, check_int, global_avg
+
+
+@register()
+class SelectiveKernel(BaseModule):
+    """SK: a drop-in replacement for a 3x3 convolution.
+
+    M branches of 3x3 grouped convs (branch i has dilation i + 1, i.e. 3x3 and
+    an effective 5x5), each with BN + ReLU; their sum is pooled (GAP), reduced
+    by a 1x1 conv to ``d = max(out_channels // reduction, min_channels)``
+    (+BN+ReLU), expanded by a 1x1 conv to ``M * out_channels``; a softmax
+    across branches weighs them; the output is the weighted sum.
+
+    Defaults: M=2, groups=32, r=16, L=32 (the paper's SKNet-50). The reducing
+    conv has no bias (BN follows it); the selecting conv has one.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: Optional[int] = None,
+                 stride: int = 1,
+                 num_branches: int = 2,
+                 groups: int = 32,
+                 reduction: int = 16,
+                 min_channels: int = 32,
+                 norm_cfg: dict = dict(type='BN'),
+                 act_cfg: dict = dict(type='ReLU'),
+                 init_cfg=None) -> None:
+        super().__init__(init_cfg)
+        name = type(self).__name__
+        out_channels = in_channels if out_channels is None else out_channels
+        check_int(name, 'in_channels', in_channels)
+        check_int(name, 'out_channels', out_channels)
+        check_int(name, 'stride', stride)
+        check_int(name, 'num_branches', num_branches)
+        check_int(name, 'groups', groups)
+        check_int(name, 'reduction', reduction)
+        check_int(name, 'min_channels', min_channels)
+        check_divisible(name, 'in_channels', in_channels, groups, 'groups')
+        check_divisible(name, 'out_channels', out_channels, groups, 'groups')
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.num_branches = num_branches
+        self.branches = nn.ModuleList(
+            ConvModule(in_channels, out_channels, 3, stride=stride, padding=i + 1,
+                       dilation=i + 1, groups=groups, norm_cfg=norm_cfg, act_cfg=act_cfg)
+            for i in range(num_branches))
+        hidden = max(out_channels // reduction, min_channels)
+        self.fc_reduce = ConvModule(out_channels, hidden, 1, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self.fc_select = nn.Conv2d(hidden, num_branches * out_channels, 1, bias=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feats = torch.stack([branch(x) for branch in self.branches], dim=1)  # N,M,C,H,W
+        n = feats.shape[0]
+        logits = self.fc_select(self.fc_reduce(global_avg(feats.sum(dim=1))))
+        weights = torch.softmax(logits.reshape(n, self.num_branches, self.out_channels, 1, 1), dim=1)
+        return (feats * weights).sum(dim=1)

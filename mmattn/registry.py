@@ -1,0 +1,74 @@
+"""Registration of mmattn's modules in MMDetection's registries.
+
+Everything mmattn builds is registered directly in ``mmdet.registry.MODELS`` so
+that stock mmdet configs (``default_scope='mmdet'``) can say ``type='EPSANet'``.
+
+Besides that, this module creates empty child registries with scope
+``'mmattn'``. mmengine tags every dict of a config inherited through
+``_base_ = 'mmattn::...'`` with ``_scope_='mmattn'``; these children let such
+dicts resolve (a lookup in a child falls back to its mmdet parent).
+"""
+from typing import Callable, Optional, Type
+
+from mmdet import registry as mmdet_registry
+from mmengine.config import utils as config_utils
+from mmengine.registry import Registry
+
+SCOPE = 'mmattn'
+
+# Tell mmengine that `mmattn::` config paths belong to the `mmattn` package.
+config_utils.MODULE2PACKAGE.setdefault(SCOPE, SCOPE)
+
+_MMDET_REGISTRIES = (
+    'MODELS', 'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS', 'METRICS', 'EVALUATOR',
+    'HOOKS', 'LOOPS', 'RUNNERS', 'RUNNER_CONSTRUCTORS', 'OPTIMIZERS',
+    'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS',
+    'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'TASK_UTILS', 'VISUALIZERS',
+    'VISBACKENDS', 'LOG_PROCESSORS')
+
+# Scope children, one per mmdet registry (no entries of their own).
+SCOPE_CHILDREN = {
+    name: Registry(getattr(mmdet_registry, name).name,
+                   parent=getattr(mmdet_registry, name), scope=SCOPE)
+    for name in _MMDET_REGISTRIES
+}
+
+
+def _find_existing(registry: Registry, name: str) -> Optional[Registry]:
+    """Return the registry on ``registry``'s path to the root that has ``name``."""
+    registry.import_from_location()
+    node: Optional[Registry] = registry
+    while node is not None:
+        if name in node.module_dict:
+            return node
+        node = node.parent
+    return None
+
+
+def register(registry_name: str = 'MODELS', name: Optional[str] = None) -> Callable[[Type], Type]:
+    """Class decorator: register in mmdet's ``registry_name`` registry.
+
+    Unlike ``Registry.register_module`` it refuses a name that an ancestor
+    registry (mmcv/mmengine's root) already holds, instead of silently
+    shadowing it in the mmdet scope.
+    """
+    registry = getattr(mmdet_registry, registry_name)
+
+    def decorator(cls: Type) -> Type:
+        key = name or cls.__name__
+        owner = _find_existing(registry, key)
+        if owner is not None:
+            existing = owner.module_dict[key]
+            same_class = (existing.__module__, existing.__qualname__) == (
+                cls.__module__, cls.__qualname__)
+            if not same_class:
+                raise KeyError(
+                    f'mmattn cannot register {cls.__module__}.{cls.__qualname__} '
+                    f"as '{key}' in the {registry.name!r} registry: scope "
+                    f'{owner.scope!r} already has {existing.__module__}.'
+                    f'{existing.__qualname__} under that name')
+        # force=True only replaces an earlier import of this very class.
+        registry.register_module(name=key, module=cls, force=owner is not None)
+        return cls
+
+    return decorator

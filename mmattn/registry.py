@@ -45,14 +45,19 @@ def _find_existing(registry: Registry, name: str) -> Optional[Registry]:
     return None
 
 
-def register(registry_name: str = 'MODELS', name: Optional[str] = None) -> Callable[[Type], Type]:
+def register(registry_name: str = 'MODELS', name: Optional[str] = None,
+             root: bool = False) -> Callable[[Type], Type]:
     """Class decorator: register in mmdet's ``registry_name`` registry.
 
     Unlike ``Registry.register_module`` it refuses a name that an ancestor
     registry (mmcv/mmengine's root) already holds, instead of silently
-    shadowing it in the mmdet scope.
+    shadowing it in the mmdet scope. ``root=True`` registers in mmengine's root
+    registry instead, for layers that mmcv builds with no scope set (norm
+    layers through ``build_norm_layer``), like mmcv's own.
     """
     registry = getattr(mmdet_registry, registry_name)
+    if root:
+        registry = registry.parent
 
     def decorator(cls: Type) -> Type:
         key = name or cls.__name__

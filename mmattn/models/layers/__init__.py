@@ -5,6 +5,7 @@ from .criss_cross import RecurrentCrissCrossAttention
 from .danet import DANetChannelAttention, DANetPositionAttention, DualAttention
 from .eca import EfficientChannelAttention
 from .ese import EffectiveSqueezeExcitation
+from .frozen_batch_norm import FrozenBatchNorm2d
 from .factory import ATTENTION_BLOCKS, CONV_REPLACING, build_attention
 from .global_context import GlobalContextBlock
 from .mbconv_se import MBConvSqueezeExcitation
@@ -15,7 +16,7 @@ from .se import SqueezeExcitation
 from .sk import SelectiveKernel
 
 __all__ = [
-    'ATTENTION_BLOCKS', 'CONV_REPLACING', 'build_attention', 'CBAM',
+    'ATTENTION_BLOCKS', 'CONV_REPLACING', 'build_attention', 'CBAM', 'FrozenBatchNorm2d',
     'CoordinateAttention', 'RecurrentCrissCrossAttention', 'DANetChannelAttention',
     'DANetPositionAttention', 'DualAttention', 'EfficientChannelAttention',
     'EffectiveSqueezeExcitation', 'GlobalContextBlock', 'MBConvSqueezeExcitation',

@@ -1,0 +1,115 @@
+"""EPSANet (Zhang et al., "EPSANet: An Efficient Pyramid Squeeze Attention
+Block on Convolutional Neural Network", 2021), as in ``murufeng/EPSANet:
+models/epsanet.py``, on top of mmdet's ResNet."""
+from typing import Sequence
+
+from mmdet.models.backbones.resnet import Bottleneck, ResNet
+
+from mmattn.registry import register
+from ..layers import PyramidSqueezeAttention
+from ._pretrained import check_pretrained_file
+
+NO_OFFICIAL_WEIGHTS = ('No official ImageNet weights for EPSANet were ever '
+                       'released; train your own (a checkpoint written by the '
+                       "official main.py loads unchanged).")
+
+
+class EPSABottleneck(Bottleneck):
+    """mmdet's ResNet bottleneck with its 3x3 ``conv2`` replaced by PSA
+    (the official ``EPSABlock``). The stride sits on PSA's convolutions
+    (``style='pytorch'``); everything else (norms, plugins, with_cp,
+    zero-init of the last norm) is mmdet's.
+    """
+
+    def __init__(self, inplanes: int, planes: int,
+                 psa_kernels: Sequence[int] = (3, 5, 7, 9),
+                 psa_groups: Sequence[int] = (1, 4, 8, 16),
+                 psa_reduction: int = 16, **kwargs) -> None:
+        super().__init__(inplanes, planes, **kwargs)
+        self.conv2 = PyramidSqueezeAttention(
+            planes, planes, stride=self.conv2_stride, kernels=psa_kernels,
+            groups=psa_groups, reduction=psa_reduction)
+
+
+@register()
+class EPSANet(ResNet):
+    """EPSANet-50/101 with mmdet's backbone contract.
+
+    State-dict names equal the official model's (torchvision ResNet names plus
+    ``conv2.conv_1..conv_4`` and ``conv2.se.fc1/fc2``), so a checkpoint saved by
+    the official ``main.py`` (``{'state_dict': {'module.conv1.weight': ...}}``,
+    classifier included) loads through
+    ``init_cfg=dict(type='Pretrained', checkpoint=PATH)`` as is: mmengine strips
+    ``module.`` and skips the classifier.
+
+    Args:
+        depth: 50 or 101.
+        psa_kernels, psa_groups: PSA branches; the official "small" setting by
+            default. The paper's "large" variant has no official code and is
+            not offered (its group settings cannot be derived exactly).
+        psa_reduction: SE reduction inside PSA.
+        Everything else: as mmdet's ``ResNet`` (``out_indices``,
+        ``frozen_stages``, ``norm_cfg``, ``norm_eval``, ``with_cp``,
+        ``zero_init_residual``, ``plugins``, ``init_cfg``...). ``dcn`` and
+        dilations other than 1 are refused: PSA replaces the conv they act on.
+    """
+
+    arch_settings = {50: (EPSABottleneck, (3, 4, 6, 3)),
+                     101: (EPSABottleneck, (3, 4, 23, 3))}
+
+    def __init__(self,
+                 depth: int = 50,
+                 psa_kernels: Sequence[int] = (3, 5, 7, 9),
+                 psa_groups: Sequence[int] = (1, 4, 8, 16),
+                 psa_reduction: int = 16,
+                 num_stages: int = 4,
+                 out_indices: Sequence[int] = (0, 1, 2, 3),
+                 frozen_stages: int = -1,
+                 dilations: Sequence[int] = (1, 1, 1, 1),
+                 strides: Sequence[int] = (1, 2, 2, 2),
+                 stage_with_dcn: Sequence[bool] = (False, False, False, False),
+                 dcn=None,
+                 **kwargs) -> None:
+        name = type(self).__name__
+        if depth not in self.arch_settings:
+            raise ValueError(f'{name}: depth={depth!r} is invalid; expected one of '
+                             f'{tuple(self.arch_settings)}')
+        if not 1 <= num_stages <= 4:
+            raise ValueError(f'{name}: num_stages={num_stages} is invalid; expected 1..4')
+        if len(strides) != num_stages or len(dilations) != num_stages:
+            raise ValueError(f'{name}: strides={tuple(strides)} and dilations='
+                             f'{tuple(dilations)} must have num_stages={num_stages} entries')
+        if not out_indices or any(not 0 <= i < num_stages for i in out_indices):
+            raise ValueError(f'{name}: out_indices={tuple(out_indices)} is invalid; '
+                             f'expected indices in 0..{num_stages - 1}')
+        if not -1 <= frozen_stages <= num_stages:
+            raise ValueError(f'{name}: frozen_stages={frozen_stages} is invalid; '
+                             f'expected -1..{num_stages}')
+        if dcn is not None or any(stage_with_dcn):
+            raise ValueError(f'{name}: dcn={dcn!r} is not supported; PSA replaces '
+                             'the 3x3 conv that DCN would deform')
+        if any(d != 1 for d in dilations):
+            raise ValueError(f'{name}: dilations={tuple(dilations)} is invalid; PSA '
+                             'convolutions are not dilated, expected all 1')
+        if kwargs.get('pretrained') is not None:
+            raise ValueError(f"{name}: pretrained= is deprecated; use "
+                             "init_cfg=dict(type='Pretrained', checkpoint=PATH)")
+        # Validate PSA settings once, with PSA's own messages, at the smallest width.
+        PyramidSqueezeAttention(kwargs.get('base_channels', 64), kwargs.get('base_channels', 64),
+                                kernels=psa_kernels, groups=psa_groups, reduction=psa_reduction)
+        self.psa_kernels = tuple(psa_kernels)
+        self.psa_groups = tuple(psa_groups)
+        self.psa_reduction = psa_reduction
+        super().__init__(depth=depth, num_stages=num_stages, out_indices=out_indices,
+                         frozen_stages=frozen_stages, dilations=dilations,
+                         strides=strides, stage_with_dcn=stage_with_dcn[:num_stages],
+                         dcn=None, **kwargs)
+
+    def make_res_layer(self, **kwargs):
+        return super().make_res_layer(psa_kernels=self.psa_kernels,
+                                      psa_groups=self.psa_groups,
+                                      psa_reduction=self.psa_reduction, **kwargs)
+
+    def init_weights(self) -> None:
+        check_pretrained_file(self.init_cfg, type(self).__name__, NO_OFFICIAL_WEIGHTS)
+        super().init_weights()

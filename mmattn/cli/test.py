@@ -1,0 +1,58 @@
+"""Evaluate a checkpoint: ``mmattn-test CONFIG CHECKPOINT [--work-dir DIR]
+[--out results.pkl] [--show-dir DIR] [--cfg-options K=V ...] [--launcher pytorch]``.
+
+MMDetection's ``tools/test.py`` interface; metrics (bbox and segm AP through
+``CocoMetric``) are also written to ``WORK_DIR/test_metrics.json``.
+"""
+import argparse
+import os.path as osp
+import sys
+from typing import List, Optional
+
+import mmattn  # noqa: F401
+from mmattn.engine import is_complete_checkpoint
+from ._common import UsageError, add_common_args, check_datasets, load_config, setup_distributed
+from .train import _add_hook, build_runner
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a detector with mmattn')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--out', help='dump raw predictions to this .pkl file')
+    parser.add_argument('--show-dir', help='save drawn predictions under WORK_DIR/TIMESTAMP/SHOW_DIR')
+    add_common_args(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    try:
+        cfg = load_config(args.config, args.cfg_options, args.work_dir)
+        cfg.launcher = args.launcher
+        if not osp.isfile(args.checkpoint):
+            raise UsageError(f'checkpoint {args.checkpoint!r} does not exist')
+        if not is_complete_checkpoint(args.checkpoint):
+            raise UsageError(f'checkpoint {args.checkpoint!r} is incomplete or corrupt')
+        if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
+            raise UsageError(f'--out {args.out!r} must end with .pkl or .pickle')
+        cfg.load_from = args.checkpoint
+        setup_distributed(cfg, args.launcher)
+        check_datasets(cfg, ['test_dataloader'])
+    except UsageError as e:
+        print(f'mmattn-test: error: {e}', file=sys.stderr)
+        return 2
+    if args.show_dir:
+        vis = cfg.default_hooks.setdefault('visualization', dict(type='DetVisualizationHook'))
+        vis.update(draw=True, test_out_dir=args.show_dir)
+    _add_hook(cfg, dict(type='MetricsJSONHook'))
+    runner = build_runner(cfg)
+    if args.out:
+        from mmdet.evaluation import DumpDetResults
+        runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
+    runner.test()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Write evaluation metrics as JSON files in the work dir."""
+import json
+import os
+import os.path as osp
+from typing import Dict, Optional
+
+from mmengine.dist import is_main_process
+from mmengine.hooks import Hook
+
+from mmattn.registry import register
+
+
+def write_json_atomic(path: str, data: dict) -> None:
+    partial = f'{path}.part'
+    with open(partial, 'w', encoding='utf-8') as f:
+        json.dump(data, f, indent=2, sort_keys=True)
+    os.replace(partial, path)
+
+
+@register('HOOKS')
+class MetricsJSONHook(Hook):
+    """After each validation, ``val_metrics.json`` (latest) and
+    ``val_metrics_{epoch|iter}_N.json``; after a test, ``test_metrics.json``.
+    Each holds the evaluator's metrics (e.g. ``coco/bbox_mAP_50``)."""
+
+    priority = 'LOW'
+
+    def _write(self, runner, name: str, metrics: Optional[Dict[str, float]]) -> None:
+        if not metrics or not is_main_process():
+            return
+        data = {k: float(v) if isinstance(v, (int, float)) else v for k, v in metrics.items()}
+        write_json_atomic(osp.join(runner.work_dir, name), data)
+
+    def after_val_epoch(self, runner, metrics: Optional[Dict[str, float]] = None) -> None:
+        if getattr(runner.train_loop, '_max_iters', None) is not None and \
+                type(runner.train_loop).__name__ == 'IterBasedTrainLoop':
+            step = f'iter_{runner.iter}'
+        else:
+            step = f'epoch_{runner.epoch}'
+        self._write(runner, f'val_metrics_{step}.json', metrics)
+        self._write(runner, 'val_metrics.json', metrics)
+
+    def after_test_epoch(self, runner, metrics: Optional[Dict[str, float]] = None) -> None:
+        self._write(runner, 'test_metrics.json', metrics)

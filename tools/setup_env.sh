@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Bring this machine to a working state for mmattn. Idempotent: on a ready
+# machine it only checks (a few seconds).
+#   bash tools/setup_env.sh           # runtime
+#   bash tools/setup_env.sh --tests   # runtime + test extras (pytest, onnx, onnxruntime)
+# Keeps an installed torch (must be < 2.14), else installs torch==2.13.0; pins
+# setuptools<82; installs mmcv with compiled ops (from source, ~26 min on 2 cores,
+# unless pip finds a wheel through PIP_FIND_LINKS); installs mmdet and mmattn.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+PIP=("$PY" -m pip --disable-pip-version-check)
+EXTRAS=""
+[ "${1:-}" = "--tests" ] && EXTRAS="[tests]"
+say() { echo "[setup_env] $*"; }
+
+# 1. torch: keep what is there (if < 2.14), never let pip pick one.
+if "$PY" -c "import torch" 2>/dev/null; then
+    "$PY" - <<'PYEOF' || exit 1
+import sys, torch
+major, minor = (int(v) for v in torch.__version__.split('+')[0].split('.')[:2])
+if (major, minor) >= (2, 14) or (major, minor) < (2, 1):
+    sys.exit(f'[setup_env] error: torch {torch.__version__} is installed; mmattn needs '
+             f'2.1 <= torch < 2.14 (mmcv 2.1.0 does not build against 2.14 headers). '
+             f'Fix: pip install torch==2.13.0')
+PYEOF
+else
+    say "installing torch==2.13.0"
+    "${PIP[@]}" install -q "torch==2.13.0"
+fi
+
+# 2. build tools: mmcv's build and mmengine's `pkg::` configs need pkg_resources.
+if ! "$PY" -c "import setuptools, wheel, ninja, sys; sys.exit(int(setuptools.__version__.split('.')[0]) >= 82)" 2>/dev/null; then
+    say "installing setuptools<82, wheel, ninja"
+    "${PIP[@]}" install -q "setuptools<82" wheel ninja
+fi
+
+# 3. mmcv with its compiled ops (no build isolation: it must see torch).
+if ! "$PY" -c "import mmcv.ops" 2>/dev/null; then
+    if "$PY" -c "import mmcv" 2>/dev/null; then
+        say "mmcv is installed without its ops; reinstalling"
+        "${PIP[@]}" uninstall -q -y mmcv mmcv-lite || true
+    fi
+    say "installing mmcv with ops (PIP_FIND_LINKS=${PIP_FIND_LINKS:-<unset>: compiling from source>})"
+    MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} "${PIP[@]}" install -q --no-build-isolation "mmcv>=2.0.0,<2.2.0"
+fi
+
+# 4. mmdet, mmengine, pycocotools and mmattn itself (editable), plus extras.
+if ! "$PY" - "$EXTRAS" <<'PYEOF' 2>/dev/null
+import importlib, os, sys
+import mmdet, mmengine, pycocotools, mmattn
+assert os.path.samefile(os.path.dirname(mmattn.__file__), 'mmattn')
+if sys.argv[1]:
+    for name in ('pytest', 'onnx', 'onnxruntime'):
+        importlib.import_module(name)
+PYEOF
+then
+    say "installing mmdet and mmattn${EXTRAS}"
+    "${PIP[@]}" install -q --no-build-isolation -e ".${EXTRAS}"
+fi
+
+# 5. the check that matters: mmcv's compiled ops load.
+"$PY" - <<'PYEOF'
+import sys
+try:
+    import mmcv.ops  # noqa: F401
+    import mmattn  # noqa: F401
+except Exception as e:  # noqa: BLE001
+    sys.exit(f"[setup_env] error: mmcv's compiled ops do not load ({e}).\n"
+             "  Fix: pip uninstall -y mmcv && MMCV_WITH_OPS=1 pip install --no-build-isolation "
+             "'mmcv==2.1.0'\n  (torch must be installed first; a different torch than the one "
+             "mmcv was built against also breaks them).")
+print('[setup_env] ready: torch, mmcv (with ops), mmdet, mmattn')
+PYEOF

@@ -3,6 +3,7 @@ Block on Convolutional Neural Network", 2021), as in ``murufeng/EPSANet:
 models/epsanet.py``, on top of mmdet's ResNet."""
 from typing import Sequence
 
+import torch.nn as nn
 from mmdet.models.backbones.resnet import Bottleneck, ResNet
 
 from mmattn.registry import register
@@ -113,3 +114,18 @@ class EPSANet(ResNet):
     def init_weights(self) -> None:
         check_pretrained_file(self.init_cfg, type(self).__name__, NO_OFFICIAL_WEIGHTS)
         super().init_weights()
+        # mmdet's ResNet zero-inits norm3 only for blocks that *are* its
+        # Bottleneck (an identity check), so do it here for EPSABottleneck,
+        # under the same condition (no pretrained checkpoint).
+        pretrained = any(isinstance(c, dict) and c.get('type') == 'Pretrained'
+                         for c in (self.init_cfg if isinstance(self.init_cfg, list)
+                                   else [self.init_cfg]))
+        if self.zero_init_residual and not pretrained:
+            for m in self.modules():
+                if isinstance(m, EPSABottleneck):
+                    nn.init.zeros_(m.norm3.weight)
+                    nn.init.zeros_(m.norm3.bias)
+
+    def train(self, mode: bool = True) -> 'EPSANet':
+        super().train(mode)  # mmdet's ResNet.train returns None
+        return self

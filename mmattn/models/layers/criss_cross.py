@@ -43,7 +43,8 @@ class RecurrentCrissCrossAttention(BaseModule):
         with torch.autocast(device_type=x.device.type, enabled=False):
             q, k, v = q.float(), k.float(), v.float()
             energy_h = torch.einsum('nchw,nciw->nhwi', q, k)
-            centre = torch.eye(h, dtype=torch.bool, device=x.device).unsqueeze(1)  # h,1,i
+            rows = torch.arange(h, device=x.device)
+            centre = (rows[:, None] == rows[None, :]).unsqueeze(1)  # (h, 1, i): i == h
             energy_h = energy_h.masked_fill(centre, float('-inf'))
             energy_w = torch.einsum('nchw,nchj->nhwj', q, k)
             attention = torch.softmax(torch.cat([energy_h, energy_w], dim=-1), dim=-1)

@@ -1,0 +1,165 @@
+"""Shapes, layouts, precisions, ONNX export, argument errors and
+initialisation order, for every block of the factory."""
+import io
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+
+from mmattn.models import ATTENTION_BLOCKS, CONV_REPLACING, build_attention
+
+NAMES = sorted(ATTENTION_BLOCKS)
+C = 64  # valid for every block's defaults (SK's groups=32, PSA's 16 per branch)
+
+
+def _block(name, **kwargs):
+    torch.manual_seed(0)
+    m = build_attention(name, C, **kwargs).eval()
+    # Give zero-initialised gammas/last convs values so every path is exercised.
+    for p in m.parameters():
+        if (p == 0).all():
+            with torch.no_grad():
+                p.normal_(0, 0.2)
+    return m
+
+
+@pytest.mark.parametrize('name', NAMES)
+@pytest.mark.parametrize('size', [(1, 1), (7, 5), (2, 9)])
+@pytest.mark.parametrize('batch', [1, 3])
+def test_any_size_and_batch(name, size, batch):
+    m = _block(name)
+    y = m(torch.randn(batch, C, *size))
+    assert y.shape == (batch, C, *size)
+    assert torch.isfinite(y).all()
+
+
+@pytest.mark.parametrize('name', NAMES)
+def test_channels_last_gives_same_output(name):
+    m = _block(name)
+    x = torch.randn(2, C, 6, 5)
+    ref = m(x)
+    out = m(x.contiguous(memory_format=torch.channels_last))
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize('name', NAMES)
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
+def test_autocast_forward_backward(name, dtype):
+    m = _block(name)  # eval: BN uses running statistics in both passes
+    x = torch.randn(2, C, 6, 5, requires_grad=True)
+    with torch.autocast('cpu', dtype=dtype):
+        y = m(x)
+    ref = m(x.detach()).detach()
+    assert torch.isfinite(y).all()
+    rel = (y.float() - ref).norm() / ref.norm()
+    assert rel < 5e-2, f'{name}: relative error {rel:.3g} under {dtype} autocast'
+    y.float().sum().backward()
+    assert torch.isfinite(x.grad).all()
+
+
+@pytest.mark.parametrize('name', ['nonlocal', 'pam', 'cam', 'cc', 'gc'])
+def test_energies_stay_float32_under_autocast(name):
+    """Large activations overflow a float16 energy; the block computes it in float32."""
+    m = _block(name)
+    x = torch.randn(1, C, 8, 8) * 40
+    with torch.autocast('cpu', dtype=torch.float16):
+        y = m(x)
+    assert torch.isfinite(y).all()
+
+
+@pytest.mark.parametrize('name', NAMES)
+def test_onnx_export_matches_onnxruntime(name):
+    ort = pytest.importorskip('onnxruntime')
+    m = _block(name)
+    x = torch.randn(2, C, 7, 5)
+    f = io.BytesIO()
+    torch.onnx.export(m, (x,), f, opset_version=17, dynamo=False,
+                      input_names=['x'], output_names=['y'])
+    session = ort.InferenceSession(f.getvalue(), providers=['CPUExecutionProvider'])
+    (y,) = session.run(None, {'x': x.numpy()})
+    np.testing.assert_allclose(y, m(x).detach().numpy(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize('name', sorted(set(NAMES) - CONV_REPLACING))
+def test_plugin_blocks_take_in_channels_by_keyword(name):
+    """mmcv's build_plugin_layer passes in_channels as a keyword."""
+    from mmcv.cnn import build_plugin_layer
+    cls = ATTENTION_BLOCKS[name]
+    _, layer = build_plugin_layer(dict(type=cls.__name__), postfix='_x', in_channels=C)
+    assert isinstance(layer, cls)
+
+
+@pytest.mark.parametrize('name,kwargs,message', [
+    ('se', dict(in_channels=8, reduction=16), 'SqueezeExcitation: in_channels=8 with reduction=16'),
+    ('se', dict(in_channels=0), "SqueezeExcitation: in_channels=0 is invalid"),
+    ('cbam', dict(in_channels=8), 'CBAM: in_channels=8 with reduction=16'),
+    ('cbam', dict(in_channels=64, spatial_kernel=4), 'CBAM: spatial_kernel=4 must be odd'),
+    ('scse', dict(in_channels=64, aggregation='sum'), "aggregation='sum' is invalid"),
+    ('psa', dict(in_channels=64, out_channels=62), 'out_channels=62 must be divisible by'),
+    ('psa', dict(in_channels=60, out_channels=64), 'PyramidSqueezeAttention: in_channels=60 must be divisible by groups=8'),
+    ('psa', dict(in_channels=64, out_channels=64, kernels=(3, 5), groups=(1, 4, 8)), 'must have the same length'),
+    ('psa', dict(in_channels=64, out_channels=64, kernels=(3, 4, 7, 9)), 'must all be odd'),
+    ('psa', dict(in_channels=32, out_channels=32, groups=(1, 2, 4, 8)), 'in_channels=8 with reduction=16'),
+    ('sk', dict(in_channels=48), 'SelectiveKernel: in_channels=48 must be divisible by groups=32'),
+    ('nonlocal', dict(in_channels=1), 'NonLocalAttention: in_channels=1 with reduction=2'),
+    ('nonlocal', dict(in_channels=8, mode='softmax'), "mode='softmax' is invalid"),
+    ('cc', dict(in_channels=4), 'RecurrentCrissCrossAttention: in_channels=4 with reduction=8'),
+    ('cc', dict(in_channels=64, recurrence=0), 'recurrence=0 is invalid'),
+    ('pam', dict(in_channels=4), 'DANetPositionAttention: in_channels=4 with reduction=8'),
+    ('eca', dict(in_channels=64, kernel_size=4), 'kernel_size=4 must be odd'),
+    ('gc', dict(in_channels=8), 'GlobalContextBlock: in_channels=8 with ratio=0.0625'),
+    ('gc', dict(in_channels=64, fusion_types=('channel_sum',)), "fusion_types='channel_sum' is invalid"),
+    ('mbconv_se', dict(in_channels=64, se_ratio=0), 'se_ratio=0 is invalid'),
+    ('ese', dict(in_channels=64, gate='relu'), "gate='relu' is invalid"),
+    ('coord', dict(in_channels=64, reduction=0), 'reduction=0 is invalid'),
+])
+def test_bad_arguments_raise_value_error_at_construction(name, kwargs, message):
+    in_channels = kwargs.pop('in_channels')
+    with pytest.raises(ValueError, match=message.replace('(', r'\(').replace(')', r'\)')):
+        build_attention(name, in_channels, **kwargs)
+
+
+def test_unknown_name_lists_valid_names():
+    with pytest.raises(ValueError) as err:
+        build_attention('transformer', 64)
+    for name in NAMES:
+        assert name in str(err.value)
+
+
+@pytest.mark.parametrize('name,params', [
+    ('nonlocal', lambda m: [m.conv_out.conv.weight, m.conv_out.conv.bias]),
+    ('gc', lambda m: [m.channel_add_conv[-1].weight, m.channel_add_conv[-1].bias]),
+    ('cc', lambda m: [m.gamma]),
+    ('pam', lambda m: [m.gamma]),
+    ('cam', lambda m: [m.gamma]),
+])
+def test_identity_init_survives_parent_init_cfg(name, params):
+    """mmengine applies a parent's init_cfg to all children first, then each
+    child's init_weights(); the zero init must come out on top."""
+    parent = BaseModule(init_cfg=dict(type='Normal', layer='Conv2d', std=1.0, bias=1.0))
+    parent.block = build_attention(name, C)
+    for p in params(parent.block):
+        with torch.no_grad():
+            p.fill_(3.0)
+    parent.init_weights()
+    for p in params(parent.block):
+        assert (p == 0).all(), f'{name}: zero init undone'
+    x = torch.randn(1, C, 4, 4)
+    torch.testing.assert_close(parent.block(x), x)
+
+
+def test_registry_refuses_silent_overwrite_of_mmcv_name():
+    from mmattn.registry import register
+
+    with pytest.raises(KeyError, match="'NonLocal2d'.*already has mmcv"):
+        @register()
+        class NonLocal2d(nn.Module):  # noqa: F811  (same name as mmcv's)
+            pass
+
+
+def test_every_block_is_in_mmdet_models_registry():
+    from mmdet.registry import MODELS
+    for cls in ATTENTION_BLOCKS.values():
+        assert MODELS.get(cls.__name__) is cls

@@ -130,8 +130,9 @@ class VoVNet(BaseModule):
             during training.
         with_cp: gradient checkpointing per OSA block.
         dcn, stage_with_dcn: deformable 3x3 convs in chosen stages (as
-            centermask2), e.g. ``dcn=dict(type='DCNv2', deform_groups=1)``; not
-            for depthwise specs.
+            centermask2), e.g. ``dcn=dict(type='DCNv2', deform_groups=1),
+            stage_with_dcn=(False, True, True, True)``; with ``dcn`` and no
+            ``stage_with_dcn``, every stage. Not for depthwise specs.
         init_cfg: mmengine init config; official weights load unchanged with
             ``dict(type='Pretrained', checkpoint=PATH)`` once converted.
     """
@@ -154,7 +155,7 @@ class VoVNet(BaseModule):
                  norm_eval: bool = False,
                  with_cp: bool = False,
                  dcn: Optional[dict] = None,
-                 stage_with_dcn: Sequence[bool] = (False, False, False, False),
+                 stage_with_dcn: Optional[Sequence[bool]] = None,
                  init_cfg=None) -> None:
         super().__init__(init_cfg)
         name = type(self).__name__
@@ -170,6 +171,8 @@ class VoVNet(BaseModule):
         if not -1 <= frozen_stages <= num_stages:
             raise ValueError(f'{name}: frozen_stages={frozen_stages} is invalid; '
                              f'expected -1..{num_stages}')
+        if stage_with_dcn is None:
+            stage_with_dcn = (dcn is not None,) * num_stages
         if len(stage_with_dcn) != num_stages:
             raise ValueError(f'{name}: stage_with_dcn={tuple(stage_with_dcn)} must have '
                              f'{num_stages} entries')

@@ -63,8 +63,8 @@ def build_runner(cfg):
     if 'runner_type' in cfg:
         from mmdet.registry import RUNNERS
         return RUNNERS.build(cfg)
-    from mmattn.engine import AtomicCheckpointRunner
-    return AtomicCheckpointRunner.from_cfg(cfg)
+    from mmattn.engine import SafeCheckpointRunner
+    return SafeCheckpointRunner.from_cfg(cfg)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

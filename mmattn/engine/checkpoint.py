@@ -1,11 +1,13 @@
 """Checkpoints the run itself wrote: loadable with torch >= 2.6's
 ``weights_only=True`` default, and never half-written when picked for resume.
 
-mmengine 0.10.7 stores a ``HistoryBuffer`` (holding numpy arrays) in every
-checkpoint's ``message_hub`` and loads with a bare ``torch.load``, which torch
->= 2.6 refuses (open-mmlab/mmengine#1655). Instead of turning
-``weights_only`` off, the few classes such checkpoints contain are added to
-torch's safe globals.
+mmengine 0.10.7 pickles ``HistoryBuffer`` objects in every checkpoint's
+``message_hub``, which reach ``getattr`` on load, and loads with a bare
+``torch.load``; torch >= 2.6 refuses that (open-mmlab/mmengine#1655). Rather
+than turning ``weights_only`` off (or allowing ``getattr``, which would let a
+checkpoint call methods), mmattn saves those buffers as plain arrays
+(``SafeCheckpointHook``) and allows numpy's array types, which the unpickler
+can rebuild without running code.
 """
 import glob
 import os.path as osp
@@ -15,7 +17,6 @@ from typing import Optional
 
 import numpy as np
 import torch
-from mmengine.logging import HistoryBuffer
 
 
 def _numpy_safe_globals() -> list:
@@ -26,11 +27,11 @@ def _numpy_safe_globals() -> list:
     return names
 
 
-def allow_mmengine_checkpoints() -> None:
-    """Let ``torch.load(weights_only=True)`` read mmengine training checkpoints."""
+def allow_numpy_arrays() -> None:
+    """Let ``torch.load(weights_only=True)`` rebuild numpy arrays and scalars."""
     add = getattr(torch.serialization, 'add_safe_globals', None)
     if add is not None:  # torch >= 2.4
-        add([HistoryBuffer] + _numpy_safe_globals())
+        add(_numpy_safe_globals())
 
 
 def is_complete_checkpoint(path: str) -> bool:

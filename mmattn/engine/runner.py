@@ -1,4 +1,4 @@
-"""mmengine's Runner with checkpoints written atomically."""
+"""mmengine's Runner with checkpoints that are atomic and weights_only-safe."""
 import os
 import os.path as osp
 
@@ -6,13 +6,24 @@ from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
 from mmattn.registry import register
+from .hooks import SafeCheckpointHook
 
 
 @register('RUNNERS')
-class AtomicCheckpointRunner(Runner):
-    """Writes each local checkpoint to ``NAME.part`` and renames it to ``NAME``
-    only once complete, so a process killed while saving leaves no
-    half-written ``epoch_N.pth`` behind to be resumed from."""
+class SafeCheckpointRunner(Runner):
+    """A Runner whose checkpoints can be trusted:
+
+    * each local checkpoint is written to ``NAME.part`` and renamed to ``NAME``
+      once complete, so a process killed while saving leaves no half-written
+      ``epoch_N.pth`` behind to be resumed from;
+    * ``SafeCheckpointHook`` is always registered, so checkpoints load with
+      torch >= 2.6's ``weights_only=True`` (on ``--resume`` too).
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not any(isinstance(h, SafeCheckpointHook) for h in self.hooks):
+            self.register_hook(SafeCheckpointHook())
 
     def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs) -> None:
         if '://' in str(out_dir):  # remote backends: leave to mmengine

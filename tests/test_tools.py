@@ -1,0 +1,204 @@
+"""tools/: 2-process train and test on the synthetic set, interruption and
+resume, and the error messages users see."""
+import json
+import os
+import os.path as osp
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from mmattn.engine import find_latest_valid_checkpoint, is_complete_checkpoint
+from mmattn.utils import make_synthetic_coco
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DEMO = 'configs/demo/mask_rcnn_vovnet19_slim_dw_synthetic.py'
+ENV = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1', PYTHONUNBUFFERED='1')
+
+
+@pytest.fixture(scope='module')
+def tiny_data(tmp_path_factory):
+    root = tmp_path_factory.mktemp('data') / 'synthetic'
+    make_synthetic_coco(str(root), num_train=24, num_val=8, image_size=64, max_objects=3,
+                        min_side=12, max_side=32, seed=3)
+    return str(root)
+
+
+def _tiny_options(data_root, work_dir, epochs=2, extra=()):
+    ann = osp.join(data_root, 'annotations', 'instances_val.json')
+    return ['--work-dir', str(work_dir), '--cfg-options',
+            f'train_dataloader.dataset.data_root={data_root}/',
+            f'val_dataloader.dataset.data_root={data_root}/',
+            f'test_dataloader.dataset.data_root={data_root}/',
+            f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}',
+            f'train_cfg.max_epochs={epochs}', 'train_cfg.val_interval=1',
+            'default_hooks.logger.interval=1', 'default_hooks.checkpoint.interval=1',
+            'default_hooks.checkpoint.max_keep_ckpts=-1', *extra]
+
+
+def _run(cmd, **kwargs):
+    return subprocess.run(cmd, cwd=REPO, env=ENV, capture_output=True, text=True, **kwargs)
+
+
+def test_two_process_train_then_test_give_bbox_and_segm_metrics(tiny_data, tmp_path):
+    work = tmp_path / 'work'
+    proc = _run(['bash', 'tools/dist_train.sh', DEMO, '2', *_tiny_options(tiny_data, work)],
+                timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    for epoch in (1, 2):
+        metrics = json.load(open(work / f'val_metrics_epoch_{epoch}.json'))
+        assert {'coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP', 'coco/segm_mAP_50'} <= set(metrics)
+    assert is_complete_checkpoint(str(work / 'epoch_2.pth'))
+    assert not list(work.glob('*.part'))
+    test_work = tmp_path / 'test'
+    proc = _run(['bash', 'tools/dist_test.sh', DEMO, str(work / 'epoch_2.pth'), '2',
+                 '--out', str(tmp_path / 'preds.pkl'),
+                 *_tiny_options(tiny_data, test_work)], timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    test_metrics = json.load(open(test_work / 'test_metrics.json'))
+    val_metrics = json.load(open(work / 'val_metrics_epoch_2.json'))
+    # the same weights on the same images give the same AP
+    for key in ('coco/bbox_mAP', 'coco/segm_mAP'):
+        assert test_metrics[key] == pytest.approx(val_metrics[key], abs=1e-6)
+    assert osp.getsize(tmp_path / 'preds.pkl') > 0
+
+
+def _train_cmd(data, work, resume=False):
+    cmd = [sys.executable, 'tools/train.py', DEMO,
+           *_tiny_options(data, work, epochs=3,
+                          extra=['randomness.seed=0', 'randomness.deterministic=True',
+                                 'train_cfg.val_interval=100'])]
+    return cmd + (['--resume'] if resume else [])
+
+
+def _weights(path):
+    return torch.load(path, map_location='cpu', weights_only=True)['state_dict']
+
+
+def test_sigkill_mid_epoch_then_resume_gives_identical_weights(tiny_data, tmp_path):
+    ref_work, work = tmp_path / 'ref', tmp_path / 'killed'
+    proc = _run(_train_cmd(tiny_data, ref_work), timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    log = open(tmp_path / 'killed.log', 'w')
+    child = subprocess.Popen(_train_cmd(tiny_data, work), cwd=REPO, env=ENV, stdout=log,
+                             stderr=subprocess.STDOUT)
+    deadline = time.time() + 600
+    while time.time() < deadline:  # wait until epoch 3 is under way, then SIGKILL
+        text = open(tmp_path / 'killed.log').read()
+        if 'Epoch(train) [3][2/' in text:
+            break
+        assert child.poll() is None, text[-3000:]
+        time.sleep(0.2)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert not (work / 'epoch_3.pth').exists()
+    assert find_latest_valid_checkpoint(str(work)).endswith('epoch_2.pth')
+
+    proc = _run(_train_cmd(tiny_data, work, resume=True), timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'resumed epoch: 2' in proc.stdout + proc.stderr
+    ref, resumed = _weights(ref_work / 'epoch_3.pth'), _weights(work / 'epoch_3.pth')
+    assert ref.keys() == resumed.keys()
+    for key in ref:
+        assert torch.equal(ref[key], resumed[key]), key
+
+
+def test_half_written_checkpoint_is_never_picked(tmp_path):
+    good = tmp_path / 'epoch_1.pth'
+    torch.save({'state_dict': {'w': torch.ones(1000)}}, good)
+    data = good.read_bytes()
+    (tmp_path / 'epoch_2.pth').write_bytes(data[:len(data) // 2])  # cut off mid-write
+    (tmp_path / 'epoch_3.pth.part').write_bytes(data[:10])
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_2.pth'))
+    assert not is_complete_checkpoint(str(tmp_path / 'epoch_2.pth'))
+    assert find_latest_valid_checkpoint(str(tmp_path)) == str(good)
+    (tmp_path / 'last_checkpoint').write_text('')  # pointer itself cut off
+    assert find_latest_valid_checkpoint(str(tmp_path)) == str(good)
+
+
+def test_missing_config_is_a_clear_error():
+    proc = _run([sys.executable, 'tools/train.py', 'configs/nope/missing.py'])
+    assert proc.returncode == 2
+    assert "config file 'configs/nope/missing.py' does not exist" in proc.stderr
+    assert 'Traceback' not in proc.stderr
+
+
+def test_missing_dataset_folder_and_annotation_file(tiny_data, tmp_path):
+    proc = _run([sys.executable, 'tools/train.py', DEMO, '--work-dir', str(tmp_path),
+                 '--cfg-options', f'train_dataloader.dataset.data_root={tmp_path}/absent/'])
+    assert proc.returncode == 2
+    assert f"data_root '{tmp_path}/absent/' does not exist" in proc.stderr
+    proc = _run([sys.executable, 'tools/train.py', DEMO, '--work-dir', str(tmp_path),
+                 '--cfg-options', f'train_dataloader.dataset.data_root={tiny_data}/',
+                 'train_dataloader.dataset.ann_file=annotations/other.json'])
+    assert proc.returncode == 2
+    assert f"annotation file '{tiny_data}/annotations/other.json' does not exist" in proc.stderr
+
+
+def test_image_listed_but_missing(tiny_data, tmp_path):
+    import shutil
+    data = tmp_path / 'copy'
+    shutil.copytree(tiny_data, data)
+    os.remove(data / 'train' / 'train_000005.png')
+    proc = _run([sys.executable, 'tools/train.py', DEMO, '--work-dir', str(tmp_path / 'w'),
+                 *(_tiny_options(str(data), tmp_path / 'w')[2:])])
+    assert proc.returncode == 2
+    assert 'train_000005.png' in proc.stderr and 'missing' in proc.stderr
+
+
+def test_image_listed_but_unreadable(tiny_data, tmp_path):
+    import shutil
+    data = tmp_path / 'copy'
+    shutil.copytree(tiny_data, data)
+    (data / 'train' / 'train_000005.png').write_bytes(b'not a png')
+    from mmcv.transforms import LoadImageFromFile
+    with pytest.raises(Exception, match='train_000005.png'):
+        LoadImageFromFile()(dict(img_path=str(data / 'train' / 'train_000005.png')))
+
+
+def test_more_processes_than_gpus_is_refused(monkeypatch, capsys):
+    sys.path.insert(0, osp.join(REPO, 'tools', 'misc'))
+    try:
+        import check_nproc
+    finally:
+        sys.path.pop(0)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'device_count', lambda: 2)
+    monkeypatch.setattr(sys, 'argv', ['check_nproc.py', '8'])
+    assert check_nproc.main() == 2
+    assert 'N=8 processes requested but only 2 GPU(s) are visible' in capsys.readouterr().err
+    monkeypatch.setattr(sys, 'argv', ['check_nproc.py', '2'])
+    assert check_nproc.main() == 0
+    proc = _run(['bash', 'tools/dist_train.sh', DEMO, 'zero'])
+    assert proc.returncode == 2 and "N='zero' must be a positive integer" in proc.stderr
+
+
+def test_amp_without_cuda_is_a_clear_error():
+    if torch.cuda.is_available():
+        pytest.skip('CUDA present')
+    proc = _run([sys.executable, 'tools/train.py', DEMO, '--amp'])
+    assert proc.returncode == 2 and '--amp needs a CUDA device' in proc.stderr
+
+
+def test_synthetic_dataset_is_deterministic_with_exact_masks(tmp_path):
+    from pycocotools import mask as mask_utils
+    from pycocotools.coco import COCO
+    a = make_synthetic_coco(str(tmp_path / 'a'), num_train=12, num_val=4, empty_fraction=0.3, seed=5)
+    b = make_synthetic_coco(str(tmp_path / 'b'), num_train=12, num_val=4, empty_fraction=0.3, seed=5)
+    assert open(a['train']).read() == open(b['train']).read()
+    assert (tmp_path / 'a' / 'train' / 'train_000003.png').read_bytes() == \
+        (tmp_path / 'b' / 'train' / 'train_000003.png').read_bytes()
+    coco = COCO(a['train'])
+    assert any(not coco.getAnnIds(imgIds=i) for i in coco.getImgIds()), 'no empty image'
+    assert len({ann['category_id'] for ann in coco.anns.values()}) == 4
+    for ann in coco.anns.values():
+        rle = coco.annToRLE(ann)
+        # the rasterised polygon's area agrees with the polygon's exact area
+        assert abs(float(mask_utils.area(rle)) - ann['area']) <= 0.15 * ann['area'] + 20
+    with pytest.raises(ValueError, match='num_train=0 must be an integer >= 1'):
+        make_synthetic_coco(str(tmp_path / 'c'), num_train=0)
+    assert not (tmp_path / 'c').exists()

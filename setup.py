@@ -42,5 +42,7 @@ setup(
     package_data={'mmattn': ['.mim/model-index.yml', '.mim/configs/**/*.py', '.mim/configs/**/*.md']},
     install_requires=INSTALL_REQUIRES,
     extras_require={'tests': TESTS_REQUIRE},
+    entry_points={'console_scripts': ['mmattn-train=mmattn.cli.train:main',
+                                      'mmattn-test=mmattn.cli.test:main']},
     zip_safe=False,
 )

@@ -1,0 +1,37 @@
+"""Parameters and FLOPs of detectors, backbones and attention blocks, through
+mmengine's ``get_model_complexity_info`` (fvcore counting: one FLOP is one
+multiply-accumulate)."""
+from typing import Dict, Tuple
+
+import torch
+import torch.nn as nn
+from mmengine.analysis import get_model_complexity_info
+
+
+class _DetectorTensorForward(nn.Module):
+    """Runs a detector's ``_forward`` (backbone, neck, heads; no post-processing)
+    on a single image, as mmdet's own get_flops does."""
+
+    def __init__(self, detector: nn.Module, shape: Tuple[int, int]) -> None:
+        super().__init__()
+        from mmdet.structures import DetDataSample
+        self.detector = detector
+        h, w = shape
+        sample = DetDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w),
+                                             batch_input_shape=(h, w), scale_factor=(1.0, 1.0)))
+        self.samples = [sample]
+
+    def forward(self, x: torch.Tensor):
+        return self.detector._forward(x, self.samples)
+
+
+def complexity(model: nn.Module, input_shape: Tuple[int, ...], detector: bool = False) -> Dict[str, float]:
+    """``{'params': N, 'flops': N}`` of ``model`` on one input of ``input_shape``
+    (C, H, W); for detectors, whole ``_forward``."""
+    model = model.eval()
+    inputs = torch.randn(1, *input_shape)
+    if detector:
+        model = _DetectorTensorForward(model, input_shape[1:])
+    with torch.no_grad():
+        info = get_model_complexity_info(model, inputs=(inputs,), show_table=False, show_arch=False)
+    return dict(params=float(info['params']), flops=float(info['flops']))

@@ -216,3 +216,12 @@ def test_missing_pretrained_file_is_a_clear_error():
     model = VoVNet('V-19-slim-eSE', init_cfg=dict(type='Pretrained', checkpoint='missing.pth'))
     with pytest.raises(FileNotFoundError, match="'missing.pth' does not exist.*model_converters"):
         model.init_weights()
+
+
+def test_complexity_tool_handles_official_slash_names():
+    from mmattn.utils.complexity import complexity
+    model = VoVNet('V-19-slim-eSE')
+    result = complexity(model, (3, 64, 64))
+    assert result['params'] == sum(p.numel() for p in model.parameters())
+    assert result['flops'] > 0
+    assert 'stem.stem_1/conv.weight' in model.state_dict()  # the model itself is untouched

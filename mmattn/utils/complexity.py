@@ -1,6 +1,8 @@
 """Parameters and FLOPs of detectors, backbones and attention blocks, through
 mmengine's ``get_model_complexity_info`` (fvcore counting: one FLOP is one
 multiply-accumulate)."""
+import copy
+from collections import OrderedDict
 from typing import Dict, Tuple
 
 import torch
@@ -25,10 +27,21 @@ class _DetectorTensorForward(nn.Module):
         return self.detector._forward(x, self.samples)
 
 
+def _without_slashes(model: nn.Module) -> nn.Module:
+    """A copy whose submodule names have no '/': mmengine's analyzer splits
+    trace scopes on '/', which VoVNet's official names (``stem_1/conv``) contain."""
+    model = copy.deepcopy(model)
+    for module in model.modules():
+        if any('/' in name for name in module._modules):
+            module._modules = OrderedDict(
+                (name.replace('/', '__'), child) for name, child in module._modules.items())
+    return model
+
+
 def complexity(model: nn.Module, input_shape: Tuple[int, ...], detector: bool = False) -> Dict[str, float]:
     """``{'params': N, 'flops': N}`` of ``model`` on one input of ``input_shape``
     (C, H, W); for detectors, whole ``_forward``."""
-    model = model.eval()
+    model = _without_slashes(model).eval()
     inputs = torch.randn(1, *input_shape)
     if detector:
         model = _DetectorTensorForward(model, input_shape[1:])

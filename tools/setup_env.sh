@@ -14,6 +14,14 @@ EXTRAS=""
 [ "${1:-}" = "--tests" ] && EXTRAS="[tests]"
 say() { echo "[setup_env] $*"; }
 
+# PIP_FIND_LINKS (e.g. a folder with a prebuilt mmcv wheel) *replaces* pip's
+# configured find-links, which may be where the local CPU torch wheel lives;
+# keep both, or pip would fetch the registry's (CUDA) torch build instead.
+configured_links=$(env -u PIP_FIND_LINKS "$PY" -m pip config get global.find-links 2>/dev/null || true)
+if [ -n "${PIP_FIND_LINKS:-}" ] && [ -n "$configured_links" ]; then
+    export PIP_FIND_LINKS="$PIP_FIND_LINKS $configured_links"
+fi
+
 # 1. torch: keep what is there (if < 2.14), never let pip pick one.
 if "$PY" -c "import torch" 2>/dev/null; then
     "$PY" - <<'PYEOF' || exit 1

@@ -1,0 +1,159 @@
+"""Timing and memory measurements for backbones and detectors, meant to be run
+side by side with a reference in the same process and session.
+
+* inference: ``model.eval()`` under ``torch.inference_mode``, images/s;
+* training step: forward, a scalar loss (sum of output means), backward;
+* activation memory: bytes autograd keeps for backward (counted through
+  saved-tensor hooks, storage-deduplicated), the memory ``with_cp`` trades for
+  recomputation; peak memory: CUDA's allocator peak, or on CPU the growth of
+  the process's peak RSS in a fresh subprocess.
+
+Each figure is the median over ``runs`` timings of ``iters`` iterations, after
+``warmup`` untimed iterations.
+"""
+import json
+import statistics
+import subprocess
+import sys
+import time
+from typing import Callable, Dict, List, Sequence
+
+import torch
+import torch.nn as nn
+
+# Backbone presets, identical norm settings for all (BN, trained, nothing frozen).
+PRESETS: Dict[str, dict] = {
+    'resnet50': dict(type='ResNet', depth=50, frozen_stages=-1, norm_eval=False),
+    'epsanet50': dict(type='EPSANet', depth=50, frozen_stages=-1, norm_eval=False),
+    'epsanet101': dict(type='EPSANet', depth=101, frozen_stages=-1, norm_eval=False),
+    'vovnet19': dict(type='VoVNet', arch='V-19-eSE'),
+    'vovnet39': dict(type='VoVNet', arch='V-39-eSE'),
+    'vovnet57': dict(type='VoVNet', arch='V-57-eSE'),
+}
+
+
+def build_backbone(spec) -> nn.Module:
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    import mmattn  # noqa: F401
+    register_all_modules()
+    cfg = dict(PRESETS[spec]) if isinstance(spec, str) else dict(spec)
+    return MODELS.build(cfg)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def _median_seconds(step: Callable[[], None], device, warmup: int, runs: int, iters: int) -> float:
+    for _ in range(warmup):
+        step()
+    _sync(device)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        for _ in range(iters):
+            step()
+        _sync(device)
+        times.append((time.perf_counter() - start) / iters)
+    return statistics.median(times)
+
+
+def _loss(outputs) -> torch.Tensor:
+    outputs = outputs if isinstance(outputs, (tuple, list)) else [outputs]
+    return sum(o.float().mean() for o in outputs)
+
+
+def time_inference(model: nn.Module, inputs: torch.Tensor, warmup=2, runs=5, iters=3) -> float:
+    model.eval()
+
+    def step():
+        with torch.inference_mode():
+            model(inputs)
+    return _median_seconds(step, inputs.device, warmup, runs, iters)
+
+
+def time_train_step(model: nn.Module, inputs: torch.Tensor, warmup=2, runs=5, iters=3) -> float:
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+
+    def step():
+        for p in params:
+            p.grad = None
+        _loss(model(inputs)).backward()
+    return _median_seconds(step, inputs.device, warmup, runs, iters)
+
+
+def saved_activation_bytes(model: nn.Module, inputs: torch.Tensor) -> int:
+    """Bytes of tensors autograd saves for backward during one forward."""
+    model.train()
+    seen, total = set(), [0]
+
+    def pack(t):
+        try:
+            key = (t.untyped_storage().data_ptr(), t.device)
+        except (RuntimeError, NotImplementedError):
+            key = (id(t), t.device)
+        if key not in seen:
+            seen.add(key)
+            total[0] += t.untyped_storage().nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        loss = _loss(model(inputs))
+    loss.backward()
+    return total[0]
+
+
+def peak_train_memory_bytes(spec, batch: int, shape: Sequence[int], device: str,
+                            overrides: dict = None) -> int:
+    """Peak memory of one training step beyond what the model and input hold.
+    CUDA: allocator peak in this process; CPU: peak-RSS growth in a subprocess."""
+    cfg = dict(PRESETS[spec]) if isinstance(spec, str) else dict(spec)
+    cfg.update(overrides or {})
+    if device.startswith('cuda'):
+        model = build_backbone(cfg).to(device).train()
+        x = torch.randn(batch, 3, *shape, device=device)
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        base = torch.cuda.memory_allocated(device)
+        _loss(model(x)).backward()
+        torch.cuda.synchronize(device)
+        return torch.cuda.max_memory_allocated(device) - base
+    code = (
+        'import json, resource, sys, torch\n'
+        'from mmattn.utils.benchmark import build_backbone, _loss\n'
+        'cfg, batch, shape = json.loads(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3])\n'
+        'model = build_backbone(cfg).train()\n'
+        'x = torch.randn(batch, 3, *shape)\n'
+        'with torch.no_grad():\n'
+        '    model.eval(); model(x[:1, :, :32, :32]); model.train()\n'
+        'base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n'
+        '_loss(model(x)).backward()\n'
+        'print(json.dumps((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) * 1024))\n')
+    out = subprocess.run([sys.executable, '-c', code, json.dumps(cfg), str(batch), json.dumps(list(shape))],
+                         capture_output=True, text=True, check=True)
+    return int(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def compare(specs: List, reference, batch: int, shape: Sequence[int], device: str,
+            warmup=2, runs=5, iters=3) -> List[dict]:
+    """Inference and training-step timings of ``reference`` and each of ``specs``,
+    interleaved in one session, with ratios to the reference."""
+    dev = torch.device(device)
+    x = torch.randn(batch, 3, *shape, device=dev)
+    rows = []
+    for spec in [reference] + list(specs):
+        torch.manual_seed(0)
+        model = build_backbone(spec).to(dev)
+        infer = time_inference(model, x, warmup, runs, iters)
+        train = time_train_step(model, x, warmup, runs, iters)
+        rows.append(dict(name=spec if isinstance(spec, str) else spec.get('type'),
+                         infer_s=infer, train_s=train, images_per_s=batch / infer))
+        del model
+    ref = rows[0]
+    for row in rows:
+        row['infer_ratio'] = row['infer_s'] / ref['infer_s']
+        row['train_ratio'] = row['train_s'] / ref['train_s']
+    return rows

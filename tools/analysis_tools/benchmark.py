@@ -1,0 +1,80 @@
+"""Speed and memory of backbones, side by side with a reference in the same run.
+
+    # EPSANet-50 and VoVNet-39 vs mmdet's ResNet-50, batch 2, 3x512x512, CPU
+    python tools/analysis_tools/benchmark.py epsanet50 vovnet39 --batch 2 --shape 512 512
+    # the memory with_cp saves, at 2x3x800x1333
+    python tools/analysis_tools/benchmark.py epsanet50 vovnet39 --with-cp-memory --shape 800 1333
+    # a config's backbone
+    python tools/analysis_tools/benchmark.py configs/vovnet/mask_rcnn_vovnet39_coco.py
+
+Backbones are preset names (resnet50, epsanet50, epsanet101, vovnet19, vovnet39,
+vovnet57) or config paths (their ``model.backbone``, weights not loaded).
+"""
+import argparse
+import os.path as osp
+import sys
+
+import torch
+
+from mmattn.utils import benchmark as bench
+
+
+def _spec(arg):
+    if arg.endswith('.py') and osp.isfile(arg):
+        import mmattn  # noqa: F401
+        from mmengine.config import Config
+        cfg = Config.fromfile(arg).model.backbone.to_dict()
+        cfg['init_cfg'] = None
+        return cfg
+    if arg not in bench.PRESETS:
+        raise SystemExit(f'benchmark: {arg!r} is neither a config file nor one of '
+                         f'{", ".join(bench.PRESETS)}')
+    return arg
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('backbones', nargs='+')
+    parser.add_argument('--reference', default='resnet50')
+    parser.add_argument('--batch', type=int, default=2)
+    parser.add_argument('--shape', type=int, nargs=2, default=[512, 512], metavar=('H', 'W'))
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--runs', type=int, default=5)
+    parser.add_argument('--iters', type=int, default=3)
+    parser.add_argument('--with-cp-memory', action='store_true',
+                        help='instead of timings: training memory with and without with_cp')
+    args = parser.parse_args()
+    specs = [_spec(b) for b in args.backbones]
+    h, w = args.shape
+    print(f'device {args.device} ({torch.get_num_threads()} threads), torch {torch.__version__}, '
+          f'batch {args.batch}, input 3x{h}x{w}')
+    if args.with_cp_memory:
+        print('| backbone | peak train memory (MB) | with_cp=True (MB) | saving | saved activations (MB) | with_cp=True (MB) |')
+        print('| --- | ---: | ---: | ---: | ---: | ---: |')
+        x = torch.randn(args.batch, 3, h, w, device=args.device)
+        for spec in specs:
+            name = spec if isinstance(spec, str) else spec['type']
+            peaks, acts = [], []
+            for cp in (False, True):
+                peaks.append(bench.peak_train_memory_bytes(spec, args.batch, args.shape, args.device,
+                                                           dict(with_cp=cp)))
+                cfg = dict(bench.PRESETS[spec]) if isinstance(spec, str) else dict(spec)
+                model = bench.build_backbone(dict(cfg, with_cp=cp)).to(args.device)
+                acts.append(bench.saved_activation_bytes(model, x))
+                del model
+            print(f'| {name} | {peaks[0] / 2**20:.0f} | {peaks[1] / 2**20:.0f} | '
+                  f'{100 * (1 - peaks[1] / peaks[0]):.0f}% | {acts[0] / 2**20:.0f} | {acts[1] / 2**20:.0f} |')
+        return 0
+    rows = bench.compare(specs, _spec(args.reference), args.batch, args.shape, args.device,
+                         args.warmup, args.runs, args.iters)
+    print('| backbone | inference (images/s) | inference (ms/batch) | train step (ms) | inference ratio | train ratio |')
+    print('| --- | ---: | ---: | ---: | ---: | ---: |')
+    for r in rows:
+        print(f"| {r['name']} | {r['images_per_s']:.2f} | {1e3 * r['infer_s']:.0f} | "
+              f"{1e3 * r['train_s']:.0f} | {r['infer_ratio']:.2f}x | {r['train_ratio']:.2f}x |")
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

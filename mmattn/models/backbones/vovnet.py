@@ -14,6 +14,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from mmattn.registry import register
 from ..layers import EffectiveSqueezeExcitation
 from ..layers._helpers import check_choice
+from ._memory_format import input_to_channels_last, outputs_to_nchw, weights_to_channels_last
 from ._pretrained import check_pretrained_file
 
 # The seven official specs: stem widths, per-stage 3x3 widths, per-stage output
@@ -129,6 +130,8 @@ class VoVNet(BaseModule):
         norm_cfg: 'BN', 'SyncBN', 'GN' or 'FrozenBN'; norm_eval: BN in eval mode
             during training.
         with_cp: gradient checkpointing per OSA block.
+        channels_last: compute in NHWC (default; faster on CPUs and GPUs),
+            returning NCHW feature maps. Numerically the same function.
         dcn, stage_with_dcn: deformable 3x3 convs in chosen stages (as
             centermask2), e.g. ``dcn=dict(type='DCNv2', deform_groups=1),
             stage_with_dcn=(False, True, True, True)``; with ``dcn`` and no
@@ -154,6 +157,7 @@ class VoVNet(BaseModule):
                  norm_cfg: dict = dict(type='BN', requires_grad=True),
                  norm_eval: bool = False,
                  with_cp: bool = False,
+                 channels_last: bool = True,
                  dcn: Optional[dict] = None,
                  stage_with_dcn: Optional[Sequence[bool]] = None,
                  init_cfg=None) -> None:
@@ -217,6 +221,9 @@ class VoVNet(BaseModule):
             self.add_module(f'stage{stage_num}', stage)
             self.stage_names.append(f'stage{stage_num}')
             in_ch = spec['out_channels'][i]
+        self.channels_last = channels_last
+        if channels_last:
+            weights_to_channels_last(self)
         self._freeze_stages()
 
     @classmethod
@@ -273,13 +280,15 @@ class VoVNet(BaseModule):
         super().init_weights()
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        if self.channels_last:
+            x = input_to_channels_last(x)
         x = self.stem(x)
         outs = []
         for i, name in enumerate(self.stage_names):
             x = getattr(self, name)(x)
             if i in self.out_indices:
                 outs.append(x)
-        return tuple(outs)
+        return outputs_to_nchw(outs)
 
     def train(self, mode: bool = True) -> 'VoVNet':
         super().train(mode)

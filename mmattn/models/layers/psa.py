@@ -8,7 +8,7 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from mmattn.registry import register
-from ._helpers import (check_divisible, check_int, check_same_length,
+from ._helpers import (check_divisible, check_int, check_same_length, global_avg,
                        reduced_channels)
 from .se import SqueezeExcitation
 
@@ -27,8 +27,10 @@ class PyramidSqueezeAttention(BaseModule):
     weights give identical outputs.
 
     The branches run as separate convolutions (their kernels and groups differ);
-    the SE gate runs once on all branches stacked in the batch dimension, which
-    equals the official four separate calls.
+    the SE gate runs once on the branches' pooled vectors stacked in the batch
+    dimension (equal to the official four calls), and the output is one
+    concatenation (reversed) times the attention weights, with no stacked copy
+    of the branch maps.
 
     Args:
         in_channels, out_channels: channels in and out; ``out_channels`` must be
@@ -89,14 +91,11 @@ class PyramidSqueezeAttention(BaseModule):
         return [getattr(self, f'conv_{i}') for i in range(1, len(self.kernels) + 1)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n = x.shape[0]
-        s = len(self.kernels)
-        feats = torch.stack([conv(x) for conv in self.branches], dim=1)  # N,S,C',H,W
-        h, w = feats.shape[-2:]
-        # Shared SE on all branches at once: (S*N, C', H, W) batch.
-        stacked = feats.transpose(0, 1).reshape(s * n, self.split_channel, h, w)
-        weights = self.se.gate(stacked).reshape(s, n, self.split_channel, 1, 1)
-        weights = torch.softmax(weights.transpose(0, 1), dim=1)  # softmax over branches
-        weighted = feats * weights
+        n, s, c = x.shape[0], len(self.kernels), self.split_channel
+        feats = [conv(x) for conv in self.branches]
+        # Shared SE on every branch's pooled vector at once: (S*N, C', 1, 1).
+        pooled = torch.cat([global_avg(f) for f in feats], dim=0)
+        weights = torch.softmax(self.se.gate(pooled).reshape(s, n, c), dim=0)  # over branches
         # Official quirk: concatenation in reversed branch order.
-        return weighted.flip(1).reshape(n, s * self.split_channel, h, w)
+        weights = weights.flip(0).transpose(0, 1).reshape(n, s * c, 1, 1)
+        return torch.cat(feats[::-1], dim=1) * weights

@@ -5,8 +5,8 @@ side by side with a reference in the same process and session.
 * training step: forward, a scalar loss (sum of output means), backward;
 * activation memory: bytes autograd keeps for backward (counted through
   saved-tensor hooks, storage-deduplicated), the memory ``with_cp`` trades for
-  recomputation; peak memory: CUDA's allocator peak, or on CPU the growth of
-  the process's peak RSS in a fresh subprocess.
+  recomputation; peak memory: CUDA's allocator peak, or on CPU the largest
+  growth of the resident set during one step, sampled in a fresh subprocess.
 
 Each figure is the median over ``runs`` timings of ``iters`` iterations, after
 ``warmup`` untimed iterations.
@@ -109,7 +109,8 @@ def saved_activation_bytes(model: nn.Module, inputs: torch.Tensor) -> int:
 def peak_train_memory_bytes(spec, batch: int, shape: Sequence[int], device: str,
                             overrides: dict = None) -> int:
     """Peak memory of one training step beyond what the model and input hold.
-    CUDA: allocator peak in this process; CPU: peak-RSS growth in a subprocess."""
+    CUDA: allocator peak in this process; CPU (Linux): the largest growth of
+    the resident set over the step, sampled every 0.5 ms in a subprocess."""
     cfg = dict(PRESETS[spec]) if isinstance(spec, str) else dict(spec)
     cfg.update(overrides or {})
     if device.startswith('cuda'):
@@ -122,16 +123,24 @@ def peak_train_memory_bytes(spec, batch: int, shape: Sequence[int], device: str,
         torch.cuda.synchronize(device)
         return torch.cuda.max_memory_allocated(device) - base
     code = (
-        'import json, resource, sys, torch\n'
+        'import json, os, sys, threading, time, torch\n'
         'from mmattn.utils.benchmark import build_backbone, _loss\n'
         'cfg, batch, shape = json.loads(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3])\n'
+        'page = os.sysconf("SC_PAGE_SIZE")\n'
+        'def rss():\n'
+        '    with open("/proc/self/statm") as f:\n'
+        '        return int(f.read().split()[1]) * page\n'
         'model = build_backbone(cfg).train()\n'
         'x = torch.randn(batch, 3, *shape)\n'
-        'with torch.no_grad():\n'
-        '    model.eval(); model(x[:1, :, :32, :32]); model.train()\n'
-        'base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n'
+        'peak, done = [0], threading.Event()\n'
+        'def sample():\n'
+        '    while not done.is_set():\n'
+        '        peak[0] = max(peak[0], rss()); time.sleep(0.0005)\n'
+        'base = rss()\n'
+        'thread = threading.Thread(target=sample); thread.start()\n'
         '_loss(model(x)).backward()\n'
-        'print(json.dumps((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) * 1024))\n')
+        'done.set(); thread.join()\n'
+        'print(json.dumps(max(peak[0], rss()) - base))\n')
     out = subprocess.run([sys.executable, '-c', code, json.dumps(cfg), str(batch), json.dumps(list(shape))],
                          capture_output=True, text=True, check=True)
     return int(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -157,3 +166,37 @@ def compare(specs: List, reference, batch: int, shape: Sequence[int], device: st
         row['infer_ratio'] = row['infer_s'] / ref['infer_s']
         row['train_ratio'] = row['train_s'] / ref['train_s']
     return rows
+
+
+def build_detector(config_path: str) -> nn.Module:
+    from mmengine.config import Config
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    import mmattn  # noqa: F401
+    register_all_modules()
+    cfg = Config.fromfile(config_path)
+    cfg.model.backbone.init_cfg = None
+    return MODELS.build(cfg.model)
+
+
+def time_detector_train_step(model: nn.Module, batch: int, shape: Sequence[int],
+                             warmup=1, runs=3, iters=2, seed=0) -> float:
+    """One full training iteration (data preprocessing, losses, backward) on a
+    fixed synthetic batch with boxes and masks, as ``mmdet.testing`` makes."""
+    from mmdet.testing import demo_mm_inputs
+    torch.manual_seed(seed)
+    has_mask = hasattr(model, 'roi_head') and getattr(model.roi_head, 'with_mask', False)
+    head = model.roi_head.bbox_head if hasattr(model, 'roi_head') else model.bbox_head
+    packed = demo_mm_inputs(batch_size=batch, image_shapes=[(3, *shape)] * batch,
+                            num_items=[8] * batch, num_classes=head.num_classes, with_mask=has_mask)
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+
+    def step():
+        torch.manual_seed(seed)  # same RoI sampling in every run and model
+        for p in params:
+            p.grad = None
+        data = model.data_preprocessor(packed, True)
+        loss, _ = model.parse_losses(model(**data, mode='loss'))
+        loss.backward()
+    return _median_seconds(step, torch.device('cpu'), warmup, runs, iters)

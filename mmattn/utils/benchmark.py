@@ -146,25 +146,64 @@ def peak_train_memory_bytes(spec, batch: int, shape: Sequence[int], device: str,
     return int(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
+def _interleaved(steps: List[Callable[[], None]], device, warmup: int, runs: int,
+                 iters: int) -> List[float]:
+    """Median seconds per iteration of each step, the steps taking turns within
+    every round so that drifts in machine load affect them alike."""
+    for step in steps:
+        for _ in range(warmup):
+            step()
+    times = [[] for _ in steps]
+    for _ in range(runs):
+        for i, step in enumerate(steps):
+            _sync(device)
+            start = time.perf_counter()
+            for _ in range(iters):
+                step()
+            _sync(device)
+            times[i].append((time.perf_counter() - start) / iters)
+    return [statistics.median(t) for t in times]
+
+
+def _infer_step(model, x):
+    def step():
+        with torch.inference_mode():
+            model(x)
+    return step
+
+
+def _train_step(model, x):
+    params = [p for p in model.parameters() if p.requires_grad]
+
+    def step():
+        for p in params:
+            p.grad = None
+        _loss(model(x)).backward()
+    return step
+
+
 def compare(specs: List, reference, batch: int, shape: Sequence[int], device: str,
             warmup=2, runs=5, iters=3) -> List[dict]:
-    """Inference and training-step timings of ``reference`` and each of ``specs``,
-    interleaved in one session, with ratios to the reference."""
+    """Inference and training-step timings of ``reference`` and each of
+    ``specs``, interleaved round by round in one session, with ratios."""
     dev = torch.device(device)
     x = torch.randn(batch, 3, *shape, device=dev)
-    rows = []
-    for spec in [reference] + list(specs):
+    all_specs = [reference] + list(specs)
+    models = []
+    for spec in all_specs:
         torch.manual_seed(0)
-        model = build_backbone(spec).to(dev)
-        infer = time_inference(model, x, warmup, runs, iters)
-        train = time_train_step(model, x, warmup, runs, iters)
-        rows.append(dict(name=spec if isinstance(spec, str) else spec.get('type'),
-                         infer_s=infer, train_s=train, images_per_s=batch / infer))
-        del model
-    ref = rows[0]
+        models.append(build_backbone(spec).to(dev))
+    for m in models:
+        m.eval()
+    infer = _interleaved([_infer_step(m, x) for m in models], dev, warmup, runs, iters)
+    for m in models:
+        m.train()
+    train = _interleaved([_train_step(m, x) for m in models], dev, warmup, runs, iters)
+    rows = [dict(name=spec if isinstance(spec, str) else spec.get('type'), infer_s=i, train_s=t,
+                 images_per_s=batch / i) for spec, i, t in zip(all_specs, infer, train)]
     for row in rows:
-        row['infer_ratio'] = row['infer_s'] / ref['infer_s']
-        row['train_ratio'] = row['train_s'] / ref['train_s']
+        row['infer_ratio'] = row['infer_s'] / rows[0]['infer_s']
+        row['train_ratio'] = row['train_s'] / rows[0]['train_s']
     return rows
 
 
@@ -179,10 +218,9 @@ def build_detector(config_path: str) -> nn.Module:
     return MODELS.build(cfg.model)
 
 
-def time_detector_train_step(model: nn.Module, batch: int, shape: Sequence[int],
-                             warmup=1, runs=3, iters=2, seed=0) -> float:
-    """One full training iteration (data preprocessing, losses, backward) on a
-    fixed synthetic batch with boxes and masks, as ``mmdet.testing`` makes."""
+def detector_train_step(model: nn.Module, batch: int, shape: Sequence[int], seed=0):
+    """A callable running one full training iteration (data preprocessing,
+    losses, backward) on a fixed synthetic batch with boxes and masks."""
     from mmdet.testing import demo_mm_inputs
     torch.manual_seed(seed)
     has_mask = hasattr(model, 'roi_head') and getattr(model.roi_head, 'with_mask', False)
@@ -199,4 +237,10 @@ def time_detector_train_step(model: nn.Module, batch: int, shape: Sequence[int],
         data = model.data_preprocessor(packed, True)
         loss, _ = model.parse_losses(model(**data, mode='loss'))
         loss.backward()
-    return _median_seconds(step, torch.device('cpu'), warmup, runs, iters)
+    return step
+
+
+def compare_detectors(models: List[nn.Module], batch: int, shape: Sequence[int],
+                      warmup=1, runs=3, iters=2) -> List[float]:
+    steps = [detector_train_step(m, batch, shape) for m in models]
+    return _interleaved(steps, torch.device('cpu'), warmup, runs, iters)

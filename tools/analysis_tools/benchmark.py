@@ -99,14 +99,12 @@ def _detectors(args) -> int:
           f'batch {args.batch}, input 3x{h}x{w}, one training iteration')
     print('| detector | train iteration (ms) | ratio |')
     print('| --- | ---: | ---: |')
-    ref_time = None
-    for name, path in [(args.reference_config, ref)] + [(c, c) for c in args.backbones]:
-        model = bench.build_detector(path)
-        t = bench.time_detector_train_step(model, args.batch, args.shape, args.warmup,
-                                           args.runs, args.iters)
-        ref_time = ref_time or t
-        print(f'| {name} | {1e3 * t:.0f} | {t / ref_time:.2f}x |')
-        del model
+    names = [args.reference_config] + list(args.backbones)
+    models = [bench.build_detector(path) for path in [ref] + list(args.backbones)]
+    times = bench.compare_detectors(models, args.batch, args.shape, args.warmup, args.runs,
+                                    args.iters)
+    for name, t in zip(names, times):
+        print(f'| {name} | {1e3 * t:.0f} | {t / times[0]:.2f}x |')
     return 0
 
 

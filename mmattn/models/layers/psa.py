@@ -5,6 +5,7 @@ from typing import Sequence
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from mmattn.registry import register
@@ -26,7 +27,11 @@ class PyramidSqueezeAttention(BaseModule):
     first), exactly as the official code does. The reversal is kept so official
     weights give identical outputs.
 
-    The branches run as separate convolutions (their kernels and groups differ);
+    The branches run as separate convolutions (their kernels and groups differ).
+    A branch with one output channel per group (EPSANet's first stage, 9x9 with
+    16 groups) runs as the equivalent depthwise convolution (its weight
+    reshaped) followed by a sum over each group's inputs: the same function,
+    several times faster on oneDNN.
     the SE gate runs once on the branches' pooled vectors stacked in the batch
     dimension (equal to the official four calls), and the output is one
     concatenation (reversed) times the attention weights, with no stacked copy
@@ -90,9 +95,20 @@ class PyramidSqueezeAttention(BaseModule):
     def branches(self) -> list:
         return [getattr(self, f'conv_{i}') for i in range(1, len(self.kernels) + 1)]
 
+    def _run_branch(self, conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+        groups, in_per_group = conv.groups, conv.in_channels // conv.groups
+        if conv.out_channels != groups or in_per_group == 1:
+            return conv(x)
+        # One output per group: sum_i w[g, i] * x[g*k + i]  ==  a depthwise conv
+        # with the reshaped weight, then a sum over each group's inputs.
+        weight = conv.weight.reshape(conv.in_channels, 1, *conv.kernel_size)
+        y = F.conv2d(x, weight, None, conv.stride, conv.padding, conv.dilation, conv.in_channels)
+        n, _, h, w = y.shape
+        return y.reshape(n, groups, in_per_group, h, w).sum(dim=2)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, s, c = x.shape[0], len(self.kernels), self.split_channel
-        feats = [conv(x) for conv in self.branches]
+        feats = [self._run_branch(conv, x) for conv in self.branches]
         # Shared SE on every branch's pooled vector at once: (S*N, C', 1, 1).
         pooled = torch.cat([global_avg(f) for f in feats], dim=0)
         weights = torch.softmax(self.se.gate(pooled).reshape(s, n, c), dim=0)  # over branches

@@ -33,6 +33,13 @@ PRESETS: Dict[str, dict] = {
 
 
 def build_backbone(spec) -> nn.Module:
+    """``spec``: a preset name, a config dict, or ``'module.path:factory'``
+    (any importable callable returning a module, e.g. an official model from a
+    local clone on ``PYTHONPATH``)."""
+    if isinstance(spec, str) and ':' in spec:
+        import importlib
+        module, _, factory = spec.partition(':')
+        return getattr(importlib.import_module(module), factory)()
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
     import mmattn  # noqa: F401

@@ -10,7 +10,11 @@
     python tools/analysis_tools/benchmark.py configs/epsanet/mask_rcnn_epsa50_coco.py --detectors
 
 Backbones are preset names (resnet50, epsanet50, epsanet101, vovnet19, vovnet39,
-vovnet57) or config paths (their ``model.backbone``, weights not loaded).
+vovnet57), config paths (their ``model.backbone``, weights not loaded), or
+``module:factory`` for any importable model, e.g. the official EPSANet from a
+local clone:
+
+    PYTHONPATH=/path/to/EPSANet python tools/analysis_tools/benchmark.py models.epsanet:epsanet50 epsanet50
 """
 import argparse
 import os.path as osp
@@ -28,6 +32,8 @@ def _spec(arg):
         cfg = Config.fromfile(arg).model.backbone.to_dict()
         cfg['init_cfg'] = None
         return cfg
+    if ':' in arg:
+        return arg
     if arg not in bench.PRESETS:
         raise SystemExit(f'benchmark: {arg!r} is neither a config file nor one of '
                          f'{", ".join(bench.PRESETS)}')

@@ -12,7 +12,7 @@ import os
 import os.path as osp
 import shutil
 import tempfile
-from typing import Dict, List, Tuple
+from typing import Dict, List
 
 import cv2
 import numpy as np

@@ -8,6 +8,7 @@ from mmdet.models.backbones.resnet import Bottleneck, ResNet
 
 from mmattn.registry import register
 from ..layers import PyramidSqueezeAttention
+from ._arguments import check_stage_arguments
 from ._memory_format import input_to_channels_last, outputs_to_nchw, weights_to_channels_last
 from ._pretrained import check_pretrained_file
 
@@ -84,12 +85,7 @@ class EPSANet(ResNet):
         if len(strides) != num_stages or len(dilations) != num_stages:
             raise ValueError(f'{name}: strides={tuple(strides)} and dilations='
                              f'{tuple(dilations)} must have num_stages={num_stages} entries')
-        if not out_indices or any(not 0 <= i < num_stages for i in out_indices):
-            raise ValueError(f'{name}: out_indices={tuple(out_indices)} is invalid; '
-                             f'expected indices in 0..{num_stages - 1}')
-        if not -1 <= frozen_stages <= num_stages:
-            raise ValueError(f'{name}: frozen_stages={frozen_stages} is invalid; '
-                             f'expected -1..{num_stages}')
+        check_stage_arguments(name, num_stages, out_indices, frozen_stages)
         if dcn is not None or any(stage_with_dcn):
             raise ValueError(f'{name}: dcn={dcn!r} is not supported; PSA replaces '
                              'the 3x3 conv that DCN would deform')

@@ -15,6 +15,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from mmattn.registry import register
 from ..layers import EffectiveSqueezeExcitation
 from ..layers._helpers import check_choice
+from ._arguments import check_stage_arguments
 from ._memory_format import input_to_channels_last, outputs_to_nchw, weights_to_channels_last
 from ._pretrained import check_pretrained_file
 
@@ -189,12 +190,7 @@ class VoVNet(BaseModule):
                                   blocks_per_stage=blocks_per_stage, depthwise=depthwise)
         check_choice(name, 'ese_position', ese_position, ('every', 'last'))
         num_stages = len(spec['stage_channels'])
-        if not out_indices or any(not 0 <= i < num_stages for i in out_indices):
-            raise ValueError(f'{name}: out_indices={tuple(out_indices)} is invalid; '
-                             f'expected indices in 0..{num_stages - 1}')
-        if not -1 <= frozen_stages <= num_stages:
-            raise ValueError(f'{name}: frozen_stages={frozen_stages} is invalid; '
-                             f'expected -1..{num_stages}')
+        check_stage_arguments(name, num_stages, out_indices, frozen_stages)
         if stage_with_dcn is None:
             stage_with_dcn = (dcn is not None,) * num_stages
         if len(stage_with_dcn) != num_stages:

@@ -1,15 +1,14 @@
 """Recurrent criss-cross attention (Huang et al., "CCNet: Criss-Cross Attention
 for Semantic Segmentation", ICCV 2019), as in ``speedinghzl/CCNet``."""
 import torch
-import torch.nn as nn
-from mmengine.model import BaseModule
 
 from mmattn.registry import register
-from ._helpers import check_int, reduced_channels
+from ._helpers import check_int
+from ._query_key_value import QueryKeyValueAttention
 
 
 @register()
-class RecurrentCrissCrossAttention(BaseModule):
+class RecurrentCrissCrossAttention(QueryKeyValueAttention):
     """Each position attends to the H + W - 1 positions of its row and column
     (the centre counted once: its column energy is masked with -inf, as in the
     official code); ``out = gamma * aggregate + x`` with ``gamma`` starting at 0.
@@ -23,19 +22,8 @@ class RecurrentCrissCrossAttention(BaseModule):
 
     def __init__(self, in_channels: int, recurrence: int = 2, reduction: int = 8,
                  init_cfg=None) -> None:
-        super().__init__(init_cfg)
-        name = type(self).__name__
-        mid = reduced_channels(name, in_channels, reduction)
-        self.recurrence = check_int(name, 'recurrence', recurrence)
-        self.in_channels = in_channels
-        self.query_conv = nn.Conv2d(in_channels, mid, 1)
-        self.key_conv = nn.Conv2d(in_channels, mid, 1)
-        self.value_conv = nn.Conv2d(in_channels, in_channels, 1)
-        self.gamma = nn.Parameter(torch.zeros(1))
-
-    def init_weights(self) -> None:
-        super().init_weights()
-        nn.init.zeros_(self.gamma)
+        super().__init__(in_channels, reduction, init_cfg)
+        self.recurrence = check_int(type(self).__name__, 'recurrence', recurrence)
 
     def _attend(self, x: torch.Tensor) -> torch.Tensor:
         h = x.shape[2]

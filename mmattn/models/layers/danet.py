@@ -6,27 +6,15 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from mmattn.registry import register
-from ._helpers import check_int, flatten_spatial, fp32_bmm, reduced_channels
+from ._helpers import check_int, flatten_spatial, fp32_bmm
+from ._query_key_value import QueryKeyValueAttention
 
 
 @register()
-class DANetPositionAttention(BaseModule):
+class DANetPositionAttention(QueryKeyValueAttention):
     """PAM: Q, K (1x1 to C//8) and V (1x1 to C); softmax over the HW x HW
     energy (no scaling, as in the official code); ``gamma * out + x`` with
     ``gamma`` starting at 0. Energy and softmax in float32 under autocast."""
-
-    def __init__(self, in_channels: int, reduction: int = 8, init_cfg=None) -> None:
-        super().__init__(init_cfg)
-        mid = reduced_channels(type(self).__name__, in_channels, reduction)
-        self.in_channels = in_channels
-        self.query_conv = nn.Conv2d(in_channels, mid, 1)
-        self.key_conv = nn.Conv2d(in_channels, mid, 1)
-        self.value_conv = nn.Conv2d(in_channels, in_channels, 1)
-        self.gamma = nn.Parameter(torch.zeros(1))
-
-    def init_weights(self) -> None:
-        super().init_weights()
-        nn.init.zeros_(self.gamma)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         query = flatten_spatial(self.query_conv(x)).transpose(1, 2)   # N, HW, C'

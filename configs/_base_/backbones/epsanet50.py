@@ -1,0 +1,14 @@
+# EPSANet-50 (small) as the detection configs use it: ImageNet-pretrained
+# (no official weights exist: see configs/epsanet/README.md), stage 1 frozen,
+# BN statistics frozen. `_delete_` drops the ResNet backbone of mmdet's bases.
+epsanet50_backbone = dict(
+    _delete_=True,
+    type='EPSANet',
+    depth=50,
+    num_stages=4,
+    out_indices=(0, 1, 2, 3),
+    frozen_stages=1,
+    norm_cfg=dict(type='BN', requires_grad=True),
+    norm_eval=True,
+    style='pytorch',
+    init_cfg=dict(type='Pretrained', checkpoint='checkpoints/epsanet50_imagenet.pth'))

@@ -3,6 +3,7 @@ float64 reference: outputs within 1e-5 in float32, gradients as close to
 float64 as the plain path's, outputs ordinary contiguous NCHW tensors."""
 import pytest
 import torch
+from _helpers import gradient_errors_vs_float64
 
 from mmattn.models.backbones import EPSANet, VoVNet
 
@@ -38,16 +39,8 @@ def test_gradients_as_accurate_as_plain_path(cls, kwargs):
     not the conditioning of batch-2 batch statistics."""
     plain, fast, ref = _models(cls, kwargs)
     x = torch.randn(2, 3, 97, 83)
-    with torch.no_grad():
-        proj = [torch.randn_like(o) for o in plain.eval()(x)]
-    grads = []
-    for model, inp in ((plain, x), (fast, x), (ref, x.double())):
-        model.eval()
-        sum((o * r.to(o.dtype)).sum() for o, r in zip(model(inp), proj)).backward()
-        grads.append(torch.cat([p.grad.double().flatten() for p in model.parameters()]))
-    def rel(a):
-        return float((a - grads[2]).norm() / grads[2].norm())
-    assert rel(grads[1]) <= max(3 * rel(grads[0]), 1e-6)
+    err_plain, err_fast = gradient_errors_vs_float64([plain, fast], ref, x, train=False)
+    assert err_fast <= max(3 * err_plain, 1e-6)
 
 
 @pytest.mark.parametrize('cls,kwargs', CASES, ids=IDS)

@@ -3,6 +3,7 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from _helpers import randomise_bn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmattn.models.backbones import EPSANet
@@ -73,15 +74,6 @@ class RefEPSANet(nn.Module):
         return outs
 
 
-def _randomise_bn(model):
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.running_mean.normal_(0, 0.1)
-            m.running_var.uniform_(0.5, 1.5)
-            m.weight.data.uniform_(0.5, 1.5)
-            m.bias.data.normal_(0, 0.1)
-
-
 def _official_checkpoint(tmp_path, ref):
     path = tmp_path / 'epsanet50_official.pth.tar'
     state = {f'module.{k}': v for k, v in ref.state_dict().items()}  # DataParallel names
@@ -92,7 +84,7 @@ def _official_checkpoint(tmp_path, ref):
 
 def test_official_checkpoint_loads_unchanged_and_stage_outputs_match(tmp_path):
     ref = RefEPSANet([3, 4, 6, 3])
-    _randomise_bn(ref)
+    randomise_bn(ref)
     ref.eval()
     ckpt = _official_checkpoint(tmp_path, ref)
     model = EPSANet(depth=50, init_cfg=dict(type='Pretrained', checkpoint=ckpt))
@@ -113,7 +105,7 @@ def test_one_block_matches_reference_with_copied_weights():
     block = model.layer2[0]  # stride 2, with downsample
     ref = RefBlock(256, 128, stride=2, downsample=nn.Sequential(
         nn.Conv2d(256, 512, 1, 2, bias=False), nn.BatchNorm2d(512))).eval()
-    _randomise_bn(ref)
+    randomise_bn(ref)
     block.load_state_dict(ref.state_dict())
     x = torch.randn(2, 256, 15, 13)
     with torch.no_grad():

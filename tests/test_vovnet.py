@@ -5,6 +5,7 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from _helpers import gradient_errors_vs_float64, randomise_bn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmattn.models.backbones import VoVNet
@@ -41,19 +42,10 @@ class RefOSA(nn.Module):
         return y + x if self.identity else y
 
 
-def _randomise_bn(model):
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.running_mean.normal_(0, 0.1)
-            m.running_var.uniform_(0.5, 1.5)
-            m.weight.data.uniform_(0.5, 1.5)
-            m.bias.data.normal_(0, 0.1)
-
-
 @pytest.mark.parametrize('block', ['OSA4_1', 'OSA4_2'])
 def test_osa_block_matches_official_formulation(block):
     model = VoVNet('V-39-eSE').eval()
-    _randomise_bn(model)
+    randomise_bn(model)
     state = model.state_dict()
     prefix = f'stage4.{block}.'
     in_ch = 512 if block == 'OSA4_1' else 768
@@ -166,16 +158,8 @@ def test_with_cp_gives_the_same_gradients():
     b.load_state_dict(a.state_dict())
     ref.load_state_dict(a.state_dict())
     x = torch.randn(2, 3, 96, 96)
-    with torch.no_grad():
-        proj = [torch.randn_like(o) for o in a.eval()(x)]
-    grads = []
-    for model, inp in ((a, x), (b, x), (ref, x.double())):
-        model.train()
-        sum((o * r.to(o.dtype)).sum() for o, r in zip(model(inp), proj)).backward()
-        grads.append(torch.cat([p.grad.double().flatten() for p in model.parameters()]))
-    def rel(g):
-        return float((g - grads[2]).norm() / grads[2].norm())
-    assert rel(grads[1]) <= max(3 * rel(grads[0]), 1e-6)
+    err_plain, err_cp = gradient_errors_vs_float64([a, b], ref, x, train=True)
+    assert err_cp <= max(3 * err_plain, 1e-6)
     assert b.stage2.OSA2_1.with_cp
 
 
@@ -190,7 +174,7 @@ def test_norm_types(norm):
 
 def test_frozen_bn_equals_eval_bn_and_loads_bn_state():
     bn = nn.BatchNorm2d(8).eval()
-    _randomise_bn(bn)
+    randomise_bn(bn)
     frozen = FrozenBatchNorm2d(8)
     frozen.load_state_dict(bn.state_dict())  # num_batches_tracked ignored
     x = torch.randn(2, 8, 3, 3)

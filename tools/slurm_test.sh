@@ -1,18 +1,9 @@
 #!/usr/bin/env bash
-# Usage: GPUS=8 bash tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT [test.py args...]
+# Usage: [GPUS=8] [GPUS_PER_NODE=8] [CPUS_PER_TASK=5] bash tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT [test.py args...]
 set -euo pipefail
 if [ $# -lt 4 ]; then
     echo "usage: [GPUS=8] [GPUS_PER_NODE=8] [CPUS_PER_TASK=5] bash tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT [args...]" >&2
     exit 2
 fi
-PARTITION=$1; JOB_NAME=$2; CONFIG=$3; CHECKPOINT=$4
-GPUS=${GPUS:-8}
-GPUS_PER_NODE=${GPUS_PER_NODE:-8}
-CPUS_PER_TASK=${CPUS_PER_TASK:-5}
-SRUN_ARGS=${SRUN_ARGS:-""}
 HERE=$(cd "$(dirname "$0")" && pwd)
-PYTHONPATH="$HERE/..${PYTHONPATH:+:$PYTHONPATH}" \
-srun -p "$PARTITION" --job-name="$JOB_NAME" --gres=gpu:"$GPUS_PER_NODE" --ntasks="$GPUS" \
-    --ntasks-per-node="$GPUS_PER_NODE" --cpus-per-task="$CPUS_PER_TASK" --kill-on-bad-exit=1 \
-    $SRUN_ARGS "${PYTHON:-python}" -u "$HERE/test.py" "$CONFIG" "$CHECKPOINT" \
-    --launcher=slurm "${@:5}"
+exec bash "$HERE/_srun.sh" "$1" "$2" "$HERE/test.py" "$3" "$4" "${@:5}"

@@ -154,10 +154,12 @@ def test_image_listed_but_unreadable(tiny_data, tmp_path):
     import shutil
     data = tmp_path / 'copy'
     shutil.copytree(tiny_data, data)
-    (data / 'train' / 'train_000005.png').write_bytes(b'not a png')
-    from mmcv.transforms import LoadImageFromFile
-    with pytest.raises(Exception, match='train_000005.png'):
-        LoadImageFromFile()(dict(img_path=str(data / 'train' / 'train_000005.png')))
+    (data / 'val' / 'val_000002.png').write_bytes(b'not a png')
+    proc = _run([sys.executable, 'tools/train.py', DEMO, '--work-dir', str(tmp_path / 'w'),
+                 *(_tiny_options(str(data), tmp_path / 'w')[2:])])
+    assert proc.returncode == 2
+    assert 'val_dataloader: 1 image(s)' in proc.stderr and 'not readable as images' in proc.stderr
+    assert 'val_000002.png' in proc.stderr and 'Traceback' not in proc.stderr
 
 
 def test_more_processes_than_gpus_is_refused(monkeypatch, capsys):

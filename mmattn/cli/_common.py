@@ -81,9 +81,9 @@ def _datasets(node) -> Iterator[dict]:
 
 
 def check_datasets(cfg: Config, loaders: List[str], max_json_mb: float = 64.0) -> None:
-    """Fail early, naming the path, when a dataset's annotation file, image
-    folder, or (for annotation files up to ``max_json_mb``) a listed image is
-    missing."""
+    """Fail early, naming the path, when a dataset's annotation file or image
+    folder is missing, or (for annotation files up to ``max_json_mb``, so not
+    for COCO train2017) a listed image is missing or not an image."""
     for loader in loaders:
         dataloader = cfg.get(loader)
         if not dataloader:
@@ -112,11 +112,24 @@ def check_datasets(cfg: Config, loaders: List[str], max_json_mb: float = 64.0) -
 
 
 def _check_listed_images(loader: str, ann_path: str, img_dir: str) -> None:
+    """Every image the annotation file lists exists and has a readable image
+    header (Pillow reads the header only, so this stays cheap)."""
+    from PIL import Image, UnidentifiedImageError
     with open(ann_path, encoding='utf-8') as f:
         images = json.load(f).get('images', [])
-    missing = [im['file_name'] for im in images
-               if not osp.isfile(osp.join(img_dir, im['file_name']))]
-    if missing:
-        shown = ', '.join(repr(osp.join(img_dir, m)) for m in missing[:3])
-        raise UsageError(f'{loader}: {len(missing)} image(s) listed in {ann_path!r} are '
-                         f'missing, e.g. {shown}')
+    missing, unreadable = [], []
+    for im in images:
+        path = osp.join(img_dir, im['file_name'])
+        if not osp.isfile(path):
+            missing.append(path)
+            continue
+        try:
+            with Image.open(path):
+                pass
+        except (UnidentifiedImageError, OSError):
+            unreadable.append(path)
+    for problem, paths in (('missing', missing), ('not readable as images', unreadable)):
+        if paths:
+            shown = ', '.join(repr(p) for p in paths[:3])
+            raise UsageError(f'{loader}: {len(paths)} image(s) listed in {ann_path!r} are '
+                             f'{problem}, e.g. {shown}')

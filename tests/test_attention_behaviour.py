@@ -163,3 +163,13 @@ def test_every_block_is_in_mmdet_models_registry():
     from mmdet.registry import MODELS
     for cls in ATTENTION_BLOCKS.values():
         assert MODELS.get(cls.__name__) is cls
+
+
+def test_device_check_tool_runs_every_module_on_cpu():
+    """The GPU check (tools/analysis_tools/device_check.py) on CPU, bfloat16."""
+    from mmattn.utils.device_check import check
+    rows = check('cpu', dtypes=('bf16',))
+    names = {r['name'] for r in rows}
+    assert {f'block:{n}' for n in NAMES} <= names
+    assert {'backbone:EPSANet-50', 'backbone:VoVNet-39', 'backbone:VoVNet-39 with_cp'} <= names
+    assert all(r['ok'] for r in rows), [r for r in rows if not r['ok']]

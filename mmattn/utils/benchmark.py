@@ -9,7 +9,7 @@ side by side with a reference in the same process and session.
   growth of the resident set during one step, sampled in a fresh subprocess.
 
 Each figure is the median over ``runs`` timings of ``iters`` iterations, after
-``warmup`` untimed iterations.
+``warmup`` untimed iterations, the compared models taking turns in every round.
 """
 import json
 import statistics
@@ -32,6 +32,13 @@ PRESETS: Dict[str, dict] = {
 }
 
 
+def backbone_config(spec, **overrides) -> dict:
+    """The config dict of a preset name or a config dict, with ``overrides``."""
+    cfg = dict(PRESETS[spec]) if isinstance(spec, str) else dict(spec)
+    cfg.update(overrides)
+    return cfg
+
+
 def build_backbone(spec) -> nn.Module:
     """``spec``: a preset name, a config dict, or ``'module.path:factory'``
     (any importable callable returning a module, e.g. an official model from a
@@ -44,8 +51,7 @@ def build_backbone(spec) -> nn.Module:
     from mmdet.utils import register_all_modules
     import mmattn  # noqa: F401
     register_all_modules()
-    cfg = dict(PRESETS[spec]) if isinstance(spec, str) else dict(spec)
-    return MODELS.build(cfg)
+    return MODELS.build(backbone_config(spec))
 
 
 def _sync(device: torch.device) -> None:
@@ -53,43 +59,9 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _median_seconds(step: Callable[[], None], device, warmup: int, runs: int, iters: int) -> float:
-    for _ in range(warmup):
-        step()
-    _sync(device)
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        for _ in range(iters):
-            step()
-        _sync(device)
-        times.append((time.perf_counter() - start) / iters)
-    return statistics.median(times)
-
-
 def _loss(outputs) -> torch.Tensor:
     outputs = outputs if isinstance(outputs, (tuple, list)) else [outputs]
     return sum(o.float().mean() for o in outputs)
-
-
-def time_inference(model: nn.Module, inputs: torch.Tensor, warmup=2, runs=5, iters=3) -> float:
-    model.eval()
-
-    def step():
-        with torch.inference_mode():
-            model(inputs)
-    return _median_seconds(step, inputs.device, warmup, runs, iters)
-
-
-def time_train_step(model: nn.Module, inputs: torch.Tensor, warmup=2, runs=5, iters=3) -> float:
-    model.train()
-    params = [p for p in model.parameters() if p.requires_grad]
-
-    def step():
-        for p in params:
-            p.grad = None
-        _loss(model(inputs)).backward()
-    return _median_seconds(step, inputs.device, warmup, runs, iters)
 
 
 def saved_activation_bytes(model: nn.Module, inputs: torch.Tensor) -> int:
@@ -118,8 +90,7 @@ def peak_train_memory_bytes(spec, batch: int, shape: Sequence[int], device: str,
     """Peak memory of one training step beyond what the model and input hold.
     CUDA: allocator peak in this process; CPU (Linux): the largest growth of
     the resident set over the step, sampled every 0.5 ms in a subprocess."""
-    cfg = dict(PRESETS[spec]) if isinstance(spec, str) else dict(spec)
-    cfg.update(overrides or {})
+    cfg = backbone_config(spec, **(overrides or {}))
     if device.startswith('cuda'):
         model = build_backbone(cfg).to(device).train()
         x = torch.randn(batch, 3, *shape, device=device)

@@ -75,8 +75,7 @@ def main() -> int:
             for cp in (False, True):
                 peaks.append(bench.peak_train_memory_bytes(spec, args.batch, args.shape, args.device,
                                                            dict(with_cp=cp)))
-                cfg = dict(bench.PRESETS[spec]) if isinstance(spec, str) else dict(spec)
-                model = bench.build_backbone(dict(cfg, with_cp=cp)).to(args.device)
+                model = bench.build_backbone(bench.backbone_config(spec, with_cp=cp)).to(args.device)
                 acts.append(bench.saved_activation_bytes(model, x))
                 del model
             print(f'| {name} | {peaks[0] / 2**20:.0f} | {peaks[1] / 2**20:.0f} | '
@@ -95,21 +94,21 @@ def main() -> int:
 def _detectors(args) -> int:
     import os
     import tempfile
-    ref = args.reference_config
-    if ref.startswith('mmdet::'):  # mmengine resolves `mmdet::` only as a base
-        handle, ref = tempfile.mkstemp(suffix='.py')
-        with os.fdopen(handle, 'w') as f:
-            f.write(f"_base_ = '{args.reference_config}'\n")
     h, w = args.shape
     print(f'device cpu ({torch.get_num_threads()} threads), torch {torch.__version__}, '
           f'batch {args.batch}, input 3x{h}x{w}, one training iteration')
     print('| detector | train iteration (ms) | ratio |')
     print('| --- | ---: | ---: |')
-    names = [args.reference_config] + list(args.backbones)
-    models = [bench.build_detector(path) for path in [ref] + list(args.backbones)]
+    with tempfile.TemporaryDirectory() as tmp:
+        ref = args.reference_config
+        if ref.startswith('mmdet::'):  # mmengine resolves `mmdet::` only as a base
+            ref = os.path.join(tmp, 'reference.py')
+            with open(ref, 'w') as f:
+                f.write(f"_base_ = '{args.reference_config}'\n")
+        models = [bench.build_detector(path) for path in [ref] + list(args.backbones)]
     times = bench.compare_detectors(models, args.batch, args.shape, args.warmup, args.runs,
                                     args.iters)
-    for name, t in zip(names, times):
+    for name, t in zip([args.reference_config] + list(args.backbones), times):
         print(f'| {name} | {1e3 * t:.0f} | {t / times[0]:.2f}x |')
     return 0
 

@@ -204,3 +204,16 @@ def test_synthetic_dataset_is_deterministic_with_exact_masks(tmp_path):
     with pytest.raises(ValueError, match='num_train=0 must be an integer >= 1'):
         make_synthetic_coco(str(tmp_path / 'c'), num_train=0)
     assert not (tmp_path / 'c').exists()
+
+
+def test_missing_or_truncated_checkpoint_is_a_clear_error(tmp_path):
+    cut = tmp_path / 'epoch_1.pth'
+    torch.save({'state_dict': {'w': torch.ones(1000)}}, cut)
+    cut.write_bytes(cut.read_bytes()[:100])
+    proc = _run([sys.executable, 'tools/train.py', DEMO, '--resume', str(tmp_path / 'nope.pth')])
+    assert proc.returncode == 2
+    assert f"--resume checkpoint '{tmp_path}/nope.pth' does not exist" in proc.stderr
+    proc = _run([sys.executable, 'tools/test.py', DEMO, str(cut)])
+    assert proc.returncode == 2
+    assert f"checkpoint '{cut}' is incomplete or corrupt" in proc.stderr
+    assert 'Traceback' not in proc.stderr

@@ -14,6 +14,33 @@ class UsageError(Exception):
     """A problem with the user's command or files; printed without traceback."""
 
 
+def check_checkpoint(path: str, what: str) -> None:
+    """A clear error unless ``path`` is a complete checkpoint file."""
+    from mmattn.engine import is_complete_checkpoint
+    if not osp.isfile(path):
+        raise UsageError(f'{what} {path!r} does not exist')
+    if not is_complete_checkpoint(path):
+        raise UsageError(f'{what} {path!r} is incomplete or corrupt (cut off while being written?)')
+
+
+def add_hook(cfg: Config, hook: dict) -> None:
+    """Append ``hook`` to ``custom_hooks`` unless one of its type is there."""
+    hooks = list(cfg.get('custom_hooks', None) or [])
+    if not any(h.get('type') == hook['type'] for h in hooks):
+        hooks.append(hook)
+    cfg.custom_hooks = hooks
+
+
+def build_runner(cfg: Config):
+    """``RUNNERS.build`` when the config names a ``runner_type``, else
+    mmattn's ``SafeCheckpointRunner`` (atomic, weights_only-safe checkpoints)."""
+    if 'runner_type' in cfg:
+        from mmdet.registry import RUNNERS
+        return RUNNERS.build(cfg)
+    from mmattn.engine import SafeCheckpointRunner
+    return SafeCheckpointRunner.from_cfg(cfg)
+
+
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--work-dir', help='where logs, checkpoints and metrics go')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,

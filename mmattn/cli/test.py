@@ -5,14 +5,12 @@ MMDetection's ``tools/test.py`` interface; metrics (bbox and segm AP through
 ``CocoMetric``) are also written to ``WORK_DIR/test_metrics.json``.
 """
 import argparse
-import os.path as osp
 import sys
 from typing import List, Optional
 
 import mmattn  # noqa: F401
-from mmattn.engine import is_complete_checkpoint
-from ._common import UsageError, add_common_args, check_datasets, load_config, setup_distributed
-from .train import _add_hook, build_runner
+from ._common import (UsageError, add_common_args, add_hook, build_runner, check_checkpoint,
+                      check_datasets, load_config, setup_distributed)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -30,10 +28,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         cfg = load_config(args.config, args.cfg_options, args.work_dir)
         cfg.launcher = args.launcher
-        if not osp.isfile(args.checkpoint):
-            raise UsageError(f'checkpoint {args.checkpoint!r} does not exist')
-        if not is_complete_checkpoint(args.checkpoint):
-            raise UsageError(f'checkpoint {args.checkpoint!r} is incomplete or corrupt')
+        check_checkpoint(args.checkpoint, 'checkpoint')
         if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
             raise UsageError(f'--out {args.out!r} must end with .pkl or .pickle')
         cfg.load_from = args.checkpoint
@@ -45,7 +40,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.show_dir:
         vis = cfg.default_hooks.setdefault('visualization', dict(type='DetVisualizationHook'))
         vis.update(draw=True, test_out_dir=args.show_dir)
-    _add_hook(cfg, dict(type='MetricsJSONHook'))
+    add_hook(cfg, dict(type='MetricsJSONHook'))
     runner = build_runner(cfg)
     if args.out:
         from mmdet.evaluation import DumpDetResults

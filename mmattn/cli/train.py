@@ -7,7 +7,6 @@ torch >= 2.6, per-epoch reseeding when a seed is set (an interrupted run
 resumes to identical weights), and metrics written as JSON.
 """
 import argparse
-import os.path as osp
 import sys
 from typing import List, Optional
 
@@ -15,8 +14,9 @@ import torch
 from mmengine.logging import print_log
 
 import mmattn  # noqa: F401  (registers mmattn and the `mmattn::` config scope)
-from mmattn.engine import find_latest_valid_checkpoint, is_complete_checkpoint
-from ._common import UsageError, add_common_args, check_datasets, load_config, setup_distributed
+from mmattn.engine import find_latest_valid_checkpoint
+from ._common import (UsageError, add_common_args, add_hook, build_runner, check_checkpoint,
+                      check_datasets, load_config, setup_distributed)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -43,28 +43,9 @@ def _resolve_resume(cfg, resume: Optional[str]) -> None:
             return
     else:
         path = resume
-        if not osp.isfile(path):
-            raise UsageError(f'--resume checkpoint {path!r} does not exist')
-        if not is_complete_checkpoint(path):
-            raise UsageError(f'--resume checkpoint {path!r} is incomplete or corrupt '
-                             '(cut off while being written?)')
+        check_checkpoint(path, '--resume checkpoint')
     cfg.resume = True
     cfg.load_from = path
-
-
-def _add_hook(cfg, hook: dict) -> None:
-    hooks = list(cfg.get('custom_hooks', None) or [])
-    if not any(h.get('type') == hook['type'] for h in hooks):
-        hooks.append(hook)
-    cfg.custom_hooks = hooks
-
-
-def build_runner(cfg):
-    if 'runner_type' in cfg:
-        from mmdet.registry import RUNNERS
-        return RUNNERS.build(cfg)
-    from mmattn.engine import SafeCheckpointRunner
-    return SafeCheckpointRunner.from_cfg(cfg)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -90,9 +71,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     randomness = cfg.get('randomness') or {}
     if randomness.get('seed') is not None:
-        _add_hook(cfg, dict(type='EpochReseedHook', seed=randomness['seed'],
+        add_hook(cfg, dict(type='EpochReseedHook', seed=randomness['seed'],
                             diff_rank_seed=randomness.get('diff_rank_seed', False)))
-    _add_hook(cfg, dict(type='MetricsJSONHook'))
+    add_hook(cfg, dict(type='MetricsJSONHook'))
     runner = build_runner(cfg)
     runner.train()
     return 0

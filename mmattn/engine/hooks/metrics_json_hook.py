@@ -6,6 +6,7 @@ from typing import Dict, Optional
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
+from mmengine.runner import IterBasedTrainLoop
 
 from mmattn.registry import register
 
@@ -32,11 +33,8 @@ class MetricsJSONHook(Hook):
         write_json_atomic(osp.join(runner.work_dir, name), data)
 
     def after_val_epoch(self, runner, metrics: Optional[Dict[str, float]] = None) -> None:
-        if getattr(runner.train_loop, '_max_iters', None) is not None and \
-                type(runner.train_loop).__name__ == 'IterBasedTrainLoop':
-            step = f'iter_{runner.iter}'
-        else:
-            step = f'epoch_{runner.epoch}'
+        by_iter = isinstance(runner.train_loop, IterBasedTrainLoop)
+        step = f'iter_{runner.iter}' if by_iter else f'epoch_{runner.epoch}'
         self._write(runner, f'val_metrics_{step}.json', metrics)
         self._write(runner, 'val_metrics.json', metrics)
 

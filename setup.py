@@ -29,6 +29,23 @@ INSTALL_REQUIRES = [
 
 TESTS_REQUIRE = ['pytest', 'onnx', 'onnxruntime']
 
+
+def matching_torchvision() -> str:
+    """The torchvision release built for the installed torch (torch 2.N pairs
+    with torchvision 0.(N+15)), so that installing the ``pretrain`` extra never
+    moves torch. Without torch visible (an isolated build), the range our
+    torch pin allows."""
+    try:
+        import torch
+    except ImportError:
+        return 'torchvision>=0.16,<0.29'
+    major, minor = (int(v) for v in torch.__version__.split('+')[0].split('.')[:2])
+    return f'torchvision=={major - 2}.{minor + 15}.*'
+
+
+# ImageNet pre-training through mmpretrain (configs/epsanet/imagenet/); optional.
+PRETRAIN_REQUIRE = ['mmpretrain>=1.2.0,<1.3', matching_torchvision()]
+
 setup(
     name='mmattn',
     version=read_version(),
@@ -41,7 +58,7 @@ setup(
     include_package_data=False,
     package_data={'mmattn': ['.mim/model-index.yml', '.mim/configs/**/*.py', '.mim/configs/**/*.md']},
     install_requires=INSTALL_REQUIRES,
-    extras_require={'tests': TESTS_REQUIRE},
+    extras_require={'tests': TESTS_REQUIRE, 'pretrain': PRETRAIN_REQUIRE},
     entry_points={'console_scripts': ['mmattn-train=mmattn.cli.train:main',
                                       'mmattn-test=mmattn.cli.test:main']},
     zip_safe=False,

@@ -45,35 +45,34 @@ def _find_existing(registry: Registry, name: str) -> Optional[Registry]:
     return None
 
 
+def register_class(registry: Registry, cls: Type, name: Optional[str] = None) -> Type:
+    """Register ``cls`` in ``registry`` under ``name`` (default: its class
+    name), refusing a name that the registry or one of its ancestors already
+    holds for another class, instead of silently shadowing it."""
+    key = name or cls.__name__
+    owner = _find_existing(registry, key)
+    if owner is not None:
+        existing = owner.module_dict[key]
+        same_class = (existing.__module__, existing.__qualname__) == (
+            cls.__module__, cls.__qualname__)
+        if not same_class:
+            raise KeyError(
+                f'mmattn cannot register {cls.__module__}.{cls.__qualname__} '
+                f"as '{key}' in the {registry.name!r} registry: scope "
+                f'{owner.scope!r} already has {existing.__module__}.'
+                f'{existing.__qualname__} under that name')
+    # force=True only replaces an earlier import of this very class.
+    registry.register_module(name=key, module=cls, force=owner is not None)
+    return cls
+
+
 def register(registry_name: str = 'MODELS', name: Optional[str] = None,
              root: bool = False) -> Callable[[Type], Type]:
-    """Class decorator: register in mmdet's ``registry_name`` registry.
-
-    Unlike ``Registry.register_module`` it refuses a name that an ancestor
-    registry (mmcv/mmengine's root) already holds, instead of silently
-    shadowing it in the mmdet scope. ``root=True`` registers in mmengine's root
-    registry instead, for layers that mmcv builds with no scope set (norm
-    layers through ``build_norm_layer``), like mmcv's own.
-    """
+    """Class decorator: ``register_class`` in mmdet's ``registry_name``
+    registry, or with ``root=True`` in mmengine's root registry of that kind,
+    where every OpenMMLab codebase (mmdet, mmpretrain, mmseg...) and scripts
+    with no default scope find it, as they find mmcv's own layers."""
     registry = getattr(mmdet_registry, registry_name)
     if root:
         registry = registry.parent
-
-    def decorator(cls: Type) -> Type:
-        key = name or cls.__name__
-        owner = _find_existing(registry, key)
-        if owner is not None:
-            existing = owner.module_dict[key]
-            same_class = (existing.__module__, existing.__qualname__) == (
-                cls.__module__, cls.__qualname__)
-            if not same_class:
-                raise KeyError(
-                    f'mmattn cannot register {cls.__module__}.{cls.__qualname__} '
-                    f"as '{key}' in the {registry.name!r} registry: scope "
-                    f'{owner.scope!r} already has {existing.__module__}.'
-                    f'{existing.__qualname__} under that name')
-        # force=True only replaces an earlier import of this very class.
-        registry.register_module(name=key, module=cls, force=owner is not None)
-        return cls
-
-    return decorator
+    return lambda cls: register_class(registry, cls, name)

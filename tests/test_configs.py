@@ -11,8 +11,11 @@ from mmdet.registry import MODELS
 from mmdet.testing import demo_mm_inputs
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIGS = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
-                 if '_base_' not in p)
+ALL_CONFIGS = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
+                     if '_base_' not in p)
+# ImageNet classification configs (mmpretrain) are tested in test_pretrain.py
+CLASSIFICATION_CONFIGS = [p for p in ALL_CONFIGS if 'imagenet' in osp.relpath(p, REPO)]
+CONFIGS = [p for p in ALL_CONFIGS if p not in CLASSIFICATION_CONFIGS]
 
 
 def _rel(path):
@@ -20,10 +23,12 @@ def _rel(path):
 
 
 def test_configs_were_found():
-    assert len(CONFIGS) >= 29  # 13 attention + 5 EPSANet + 10 VoVNet + 1 demo
+    assert len(CONFIGS) >= 30  # 13 attention + 6 EPSANet + 10 VoVNet + 1 demo
+    assert len(CLASSIFICATION_CONFIGS) >= 3  # EPSANet-50/101 ImageNet + 1 demo
     for required in ('configs/epsanet/mask_rcnn_epsa50_coco.py',
                      'configs/vovnet/mask_rcnn_vovnet39_ms-3x_coco.py',
-                     'configs/attention/mask_rcnn_r50_cbam_coco.py'):
+                     'configs/attention/mask_rcnn_r50_cbam_coco.py',
+                     'configs/epsanet/scratch/mask_rcnn_epsa50_fpn_gn-all_scratch_6x_coco.py'):
         assert osp.join(REPO, required) in CONFIGS
 
 

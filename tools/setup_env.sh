@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
 # Bring this machine to a working state for mmattn. Idempotent: on a ready
 # machine it only checks (a few seconds).
-#   bash tools/setup_env.sh           # runtime
-#   bash tools/setup_env.sh --tests   # runtime + test extras (pytest, onnx, onnxruntime)
+#   bash tools/setup_env.sh              # runtime
+#   bash tools/setup_env.sh --pretrain   # + ImageNet pre-training (mmpretrain, torchvision)
+#   bash tools/setup_env.sh --tests      # + pre-training + test extras (pytest, onnx, onnxruntime)
 # Keeps an installed torch (must be < 2.14), else installs torch==2.13.0; pins
 # setuptools<82; installs mmcv with compiled ops (from source, ~26 min on 2 cores,
 # unless pip finds a wheel through PIP_FIND_LINKS); installs mmdet and mmattn.
+# The pre-training extra takes the torchvision built for the installed torch and
+# never lets pip move torch; if that torchvision cannot load here (the registry's
+# build is a CUDA one, which fails next to a CPU-only torch), it is removed again
+# with a note, and everything else still works.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 PIP=("$PY" -m pip --disable-pip-version-check)
-EXTRAS=""
-[ "${1:-}" = "--tests" ] && EXTRAS="[tests]"
+case "${1:-}" in
+    --tests) EXTRAS="[tests,pretrain]" ;;
+    --pretrain) EXTRAS="[pretrain]" ;;
+    "") EXTRAS="" ;;
+    *) echo "usage: bash tools/setup_env.sh [--tests|--pretrain]" >&2; exit 2 ;;
+esac
 say() { echo "[setup_env] $*"; }
 
 # PIP_FIND_LINKS (e.g. a folder with a prebuilt mmcv wheel) *replaces* pip's
@@ -58,13 +67,29 @@ if ! "$PY" - "$EXTRAS" <<'PYEOF' 2>/dev/null
 import importlib, os, sys
 import mmdet, mmengine, pycocotools, mmattn
 assert os.path.samefile(os.path.dirname(mmattn.__file__), 'mmattn')
-if sys.argv[1]:
+if 'tests' in sys.argv[1]:
     for name in ('pytest', 'onnx', 'onnxruntime'):
         importlib.import_module(name)
+if 'pretrain' in sys.argv[1]:
+    importlib.import_module('mmattn.pretrain')
 PYEOF
 then
     say "installing mmdet and mmattn${EXTRAS}"
-    "${PIP[@]}" install -q --no-build-isolation -e ".${EXTRAS}"
+    # torch stays exactly as it is, whatever an extra asks for
+    pin=$(mktemp)
+    "$PY" -c "import torch; print('torch==' + torch.__version__)" > "$pin"
+    "${PIP[@]}" install -q --no-build-isolation -c "$pin" -e ".${EXTRAS}"
+    rm -f "$pin"
+fi
+
+# 4b. the pre-training extra only counts if its torchvision loads next to this torch.
+if [[ "$EXTRAS" == *pretrain* ]] && ! err=$("$PY" -c "import mmattn.pretrain" 2>&1); then
+    say "note: ImageNet pre-training is not available on this machine:"
+    echo "$err" | tail -n 1 | sed 's/^/    /'
+    say "  removing torchvision and mmpretrain again (detection is unaffected). On a GPU machine"
+    say "  the registry's torchvision is the right one; on a CPU-only torch, point PIP_FIND_LINKS at"
+    say "  a CPU build of torchvision $("$PY" -c "import torch; v=torch.__version__.split('.'); print(f'0.{int(v[1]) + 15}')")"
+    "${PIP[@]}" uninstall -q -y torchvision mmpretrain || true
 fi
 
 # 5. the check that matters: mmcv's compiled ops load.

@@ -9,8 +9,10 @@ import sys
 from typing import List, Optional
 
 import mmattn  # noqa: F401
-from ._common import (UsageError, add_common_args, add_hook, build_runner, check_checkpoint,
-                      check_datasets, load_config, setup_distributed)
+from .config import add_common_args, load_config
+from .distributed import setup_distributed
+from .preflight import UsageError, check_checkpoint, preflight
+from .runner import add_hook, build_runner
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -32,8 +34,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
             raise UsageError(f'--out {args.out!r} must end with .pkl or .pickle')
         cfg.load_from = args.checkpoint
-        setup_distributed(cfg, args.launcher)
-        check_datasets(cfg, ['test_dataloader'])
+        preflight(cfg, ['test_dataloader'])
+        if args.preflight:
+            return 0
+        setup_distributed(cfg, args.launcher, args.local_rank)
     except UsageError as e:
         print(f'mmattn-test: error: {e}', file=sys.stderr)
         return 2

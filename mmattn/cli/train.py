@@ -15,8 +15,10 @@ from mmengine.logging import print_log
 
 import mmattn  # noqa: F401  (registers mmattn and the `mmattn::` config scope)
 from mmattn.engine import find_latest_valid_checkpoint
-from ._common import (UsageError, add_common_args, add_hook, build_runner, check_checkpoint,
-                      check_datasets, load_config, setup_distributed)
+from .config import add_common_args, load_config
+from .distributed import setup_distributed
+from .preflight import UsageError, check_checkpoint, preflight
+from .runner import add_hook, build_runner
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -64,8 +66,10 @@ def main(argv: Optional[List[str]] = None) -> int:
                                  'in the config')
             cfg.auto_scale_lr.enable = True
         _resolve_resume(cfg, args.resume)
-        setup_distributed(cfg, args.launcher)
-        check_datasets(cfg, ['train_dataloader', 'val_dataloader'])
+        preflight(cfg, ['train_dataloader', 'val_dataloader'])
+        if args.preflight:
+            return 0
+        setup_distributed(cfg, args.launcher, args.local_rank)
     except UsageError as e:
         print(f'mmattn-train: error: {e}', file=sys.stderr)
         return 2

@@ -1,10 +1,10 @@
 """Training-time pieces: a runner with atomic, weights_only-safe checkpoints,
-checkpoint discovery for resume, and hooks."""
-from .checkpoint import allow_numpy_arrays, find_latest_valid_checkpoint, is_complete_checkpoint
+checkpoint discovery for resume, loading without running code, and hooks."""
+from .checkpoint import find_latest_valid_checkpoint, is_complete_checkpoint
 from .hooks import EpochReseedHook, MetricsJSONHook, SafeCheckpointHook
 from .runner import SafeCheckpointRunner
+from .safe_load import SkippedObject, load_checkpoint_file, numpy_safe_globals
 
-allow_numpy_arrays()
-
-__all__ = ['allow_numpy_arrays', 'find_latest_valid_checkpoint', 'is_complete_checkpoint',
-           'EpochReseedHook', 'MetricsJSONHook', 'SafeCheckpointHook', 'SafeCheckpointRunner']
+__all__ = ['find_latest_valid_checkpoint', 'is_complete_checkpoint', 'load_checkpoint_file',
+           'numpy_safe_globals', 'SkippedObject', 'EpochReseedHook', 'MetricsJSONHook',
+           'SafeCheckpointHook', 'SafeCheckpointRunner']

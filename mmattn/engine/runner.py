@@ -7,9 +7,10 @@ from mmengine.runner import Runner
 
 from mmattn.registry import register
 from .hooks import SafeCheckpointHook
+from .safe_load import numpy_safe_globals
 
 
-@register('RUNNERS')
+@register('RUNNERS', root=True)
 class SafeCheckpointRunner(Runner):
     """A Runner whose checkpoints can be trusted:
 
@@ -17,7 +18,9 @@ class SafeCheckpointRunner(Runner):
       once complete, so a process killed while saving leaves no half-written
       ``epoch_N.pth`` behind to be resumed from;
     * ``SafeCheckpointHook`` is always registered, so checkpoints load with
-      torch >= 2.6's ``weights_only=True`` (on ``--resume`` too).
+      torch >= 2.6's ``weights_only=True`` (on ``--resume`` too); checkpoints
+      written by mmattn 0.1, which kept numpy arrays, load with numpy allowed for
+      the duration of the load only.
     """
 
     def __init__(self, *args, **kwargs) -> None:
@@ -32,3 +35,11 @@ class SafeCheckpointRunner(Runner):
         super().save_checkpoint(out_dir, partial, *args, **kwargs)
         if is_main_process():  # mmengine writes checkpoints on rank 0 only
             os.replace(osp.join(out_dir, partial), osp.join(out_dir, filename))
+
+    def load_checkpoint(self, *args, **kwargs):
+        with numpy_safe_globals():
+            return super().load_checkpoint(*args, **kwargs)
+
+    def resume(self, *args, **kwargs) -> None:
+        with numpy_safe_globals():
+            return super().resume(*args, **kwargs)

@@ -5,24 +5,21 @@ Nothing is dropped silently: keys that are not part of the backbone are
 returned as leftovers for the caller to report, and the result is checked
 against a model built with the inferred spec.
 """
-import pickle
 import re
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
 
+from mmattn.engine import safe_load
+
 DETECTRON2_PREFIXES = ('backbone.bottom_up.', 'module.backbone.bottom_up.', 'backbone.', 'module.')
 
 
 def load_checkpoint_file(path: str) -> Dict[str, torch.Tensor]:
-    """Read a ``.pth``/``.pkl`` checkpoint; unwrap ``model``/``state_dict``;
-    turn numpy arrays into tensors."""
-    if path.endswith('.pkl'):
-        with open(path, 'rb') as f:
-            data = pickle.load(f, encoding='latin1')
-    else:
-        data = torch.load(path, map_location='cpu', weights_only=False)
+    """Read a ``.pth``/``.pkl`` checkpoint (data only: nothing in the file is
+    executed); unwrap ``model``/``state_dict``; turn numpy arrays into tensors."""
+    data = safe_load.load_checkpoint_file(path)
     for key in ('model', 'state_dict'):
         if isinstance(data, dict) and isinstance(data.get(key), dict):
             data = data[key]

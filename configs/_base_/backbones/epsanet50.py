@@ -1,6 +1,8 @@
-# EPSANet-50 (small) as the detection configs use it: ImageNet-pretrained
-# (no official weights exist: see configs/epsanet/README.md), stage 1 frozen,
+# EPSANet-50 (small) as the detection configs use it: ImageNet-pretrained, stage 1 frozen,
 # BN statistics frozen. `_delete_` drops the ResNet backbone of mmdet's bases.
+# No official weights exist: pre-train with configs/epsanet/imagenet/ (see its README).
+# `checkpoint` may be that run's checkpoint (keys under `backbone.`), a backbone-only
+# file (tools/model_converters/mmpretrain_to_backbone.py) or an official main.py one.
 epsanet50_backbone = dict(
     _delete_=True,
     type='EPSANet',
@@ -11,4 +13,5 @@ epsanet50_backbone = dict(
     norm_cfg=dict(type='BN', requires_grad=True),
     norm_eval=True,
     style='pytorch',
-    init_cfg=dict(type='Pretrained', checkpoint='checkpoints/epsanet50_imagenet.pth'))
+    init_cfg=dict(type='Pretrained', prefix='backbone.',
+                  checkpoint='checkpoints/epsanet50_imagenet.pth'))

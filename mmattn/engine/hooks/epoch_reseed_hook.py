@@ -6,7 +6,7 @@ from mmengine.runner.utils import set_random_seed
 from mmattn.registry import register
 
 
-@register('HOOKS')
+@register('HOOKS', root=True)
 class EpochReseedHook(Hook):
     """Seeds Python, numpy and torch (CPU and CUDA) from ``seed + epoch`` (plus
     the rank if ``diff_rank_seed``) before each training epoch.

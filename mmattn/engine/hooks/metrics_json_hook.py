@@ -18,7 +18,7 @@ def write_json_atomic(path: str, data: dict) -> None:
     os.replace(partial, path)
 
 
-@register('HOOKS')
+@register('HOOKS', root=True)
 class MetricsJSONHook(Hook):
     """After each validation, ``val_metrics.json`` (latest) and
     ``val_metrics_{epoch|iter}_N.json``; after a test, ``test_metrics.json``.

@@ -10,11 +10,12 @@ from mmattn.registry import register
 from ..layers import PyramidSqueezeAttention
 from ._arguments import check_stage_arguments
 from ._memory_format import input_to_channels_last, outputs_to_nchw, weights_to_channels_last
-from ._pretrained import check_pretrained_file
+from .pretrained import init_weights_with_pretrained, split_pretrained
 
 NO_OFFICIAL_WEIGHTS = ('No official ImageNet weights for EPSANet were ever '
-                       'released; train your own (a checkpoint written by the '
-                       "official main.py loads unchanged).")
+                       'released; pre-train them with '
+                       'configs/epsanet/imagenet/epsanet50_8xb32_in1k.py (a checkpoint '
+                       "written by the official main.py loads too).")
 
 
 class EPSABottleneck(Bottleneck):
@@ -120,15 +121,11 @@ class EPSANet(ResNet):
                                       psa_reduction=self.psa_reduction, **kwargs)
 
     def init_weights(self) -> None:
-        check_pretrained_file(self.init_cfg, type(self).__name__, NO_OFFICIAL_WEIGHTS)
-        super().init_weights()
+        init_weights_with_pretrained(self, super().init_weights, NO_OFFICIAL_WEIGHTS)
         # mmdet's ResNet zero-inits norm3 only for blocks that *are* its
         # Bottleneck (an identity check), so do it here for EPSABottleneck,
         # under the same condition (no pretrained checkpoint).
-        pretrained = any(isinstance(c, dict) and c.get('type') == 'Pretrained'
-                         for c in (self.init_cfg if isinstance(self.init_cfg, list)
-                                   else [self.init_cfg]))
-        if self.zero_init_residual and not pretrained:
+        if self.zero_init_residual and split_pretrained(self.init_cfg)[1] is None:
             for m in self.modules():
                 if isinstance(m, EPSABottleneck):
                     nn.init.zeros_(m.norm3.weight)

@@ -17,7 +17,7 @@ from ..layers import EffectiveSqueezeExcitation
 from ..layers._helpers import check_choice
 from ._arguments import check_stage_arguments
 from ._memory_format import input_to_channels_last, outputs_to_nchw, weights_to_channels_last
-from ._pretrained import check_pretrained_file
+from .pretrained import init_weights_with_pretrained
 
 # The seven official specs: stem widths, per-stage 3x3 widths, per-stage output
 # widths, 3x3 layers per OSA block, OSA blocks per stage, depthwise layers.
@@ -292,8 +292,7 @@ class VoVNet(BaseModule):
                     nn.init.kaiming_normal_(m.weight)
             self._is_init = True
             return
-        check_pretrained_file(self.init_cfg, type(self).__name__, NO_WEIGHTS_HINT)
-        super().init_weights()
+        init_weights_with_pretrained(self, super().init_weights, NO_WEIGHTS_HINT)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         if self.channels_last:

@@ -1,0 +1,182 @@
+"""Checks run before a runner is built: every problem with the files a run
+needs (datasets, pretrained weights, checkpoints) reported at once, in a few
+lines a user can act on, instead of a traceback per rank."""
+import json
+import os.path as osp
+from typing import Iterator, List, Optional, Tuple
+
+from mmengine.config import Config
+
+
+class UsageError(Exception):
+    """A problem with the user's command or files; printed without traceback."""
+
+
+def check_checkpoint(path: str, what: str) -> None:
+    """A clear error unless ``path`` is a complete checkpoint file."""
+    from mmattn.engine import is_complete_checkpoint
+    if not osp.isfile(path):
+        raise UsageError(f'{what} {path!r} does not exist')
+    if not is_complete_checkpoint(path):
+        raise UsageError(f'{what} {path!r} is incomplete or corrupt (cut off while being written?)')
+
+
+# ---------------------------------------------------------------- datasets
+_CLASSIFICATION_DATASETS = ('ImageNet', 'ImageNet21k', 'CustomDataset')
+
+
+def _datasets(node) -> Iterator[dict]:
+    """Leaf dataset configs, through wrappers (RepeatDataset, ConcatDataset...)."""
+    if isinstance(node, dict):
+        if any(key in node for key in ('ann_file', 'data_prefix', 'data_root')):
+            yield node
+        for key in ('dataset', 'datasets'):
+            if key in node:
+                yield from _datasets(node[key])
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            yield from _datasets(item)
+
+
+def _image_prefix(ds: dict) -> str:
+    prefix = ds.get('data_prefix')
+    if isinstance(prefix, dict):
+        return prefix.get('img') or prefix.get('img_path') or ''
+    if prefix:
+        return str(prefix)
+    return ds.get('split', '') if ds.get('type') in _CLASSIFICATION_DATASETS else ''
+
+
+def _maker_hint(ds: dict, root: str) -> str:
+    if ds.get('type') in _CLASSIFICATION_DATASETS:
+        return f'python tools/misc/make_synthetic_imagenet.py {root}'
+    return f'python tools/misc/make_synthetic_coco.py {root}'
+
+
+def dataset_problems(cfg: Config, loaders: List[str], max_json_mb: float = 64.0) -> List[str]:
+    """A missing data_root, annotation file or image folder of any dataset the
+    ``loaders`` use; for COCO-format annotation files up to ``max_json_mb``
+    (so not COCO train2017), listed images that are missing or not images."""
+    problems = []
+    for loader in loaders:
+        dataloader = cfg.get(loader)
+        if not dataloader:
+            continue
+        for ds in _datasets(dataloader.get('dataset')):
+            root = ds.get('data_root') or ''
+            if root and '://' not in root and not osp.isdir(root):
+                problems.append(f'{loader}: data_root {root!r} does not exist; expected a '
+                                f'folder holding the dataset (a small synthetic one: '
+                                f'{_maker_hint(ds, root)})')
+                continue
+            ann = ds.get('ann_file')
+            ann_path = osp.join(root, ann) if ann and not osp.isabs(ann) else ann
+            if ann_path and '://' not in ann_path and not osp.isfile(ann_path):
+                problems.append(f'{loader}: annotation file {ann_path!r} does not exist; '
+                                f'expected {"a list of images" if ds.get("type") in _CLASSIFICATION_DATASETS else "a COCO-format JSON"} '
+                                f'(ann_file={ann!r} under data_root={root!r})')
+                continue
+            prefix = _image_prefix(ds)
+            img_dir = osp.join(root, prefix) if not osp.isabs(prefix) else prefix
+            if '://' in img_dir:
+                continue
+            if not osp.isdir(img_dir):
+                problems.append(f'{loader}: image folder {img_dir!r} does not exist '
+                                f'(data_prefix={prefix!r} under data_root={root!r})')
+                continue
+            if (ann_path and ann_path.endswith('.json')
+                    and osp.getsize(ann_path) <= max_json_mb * 2**20):
+                problems += _listed_image_problems(loader, ann_path, img_dir)
+    return problems
+
+
+def _listed_image_problems(loader: str, ann_path: str, img_dir: str) -> List[str]:
+    """Every image the annotation file lists exists and has a readable image
+    header (Pillow reads the header only, so this stays cheap)."""
+    from PIL import Image, UnidentifiedImageError
+    with open(ann_path, encoding='utf-8') as f:
+        images = json.load(f).get('images', [])
+    missing, unreadable = [], []
+    for im in images:
+        path = osp.join(img_dir, im['file_name'])
+        if not osp.isfile(path):
+            missing.append(path)
+            continue
+        try:
+            with Image.open(path):
+                pass
+        except (UnidentifiedImageError, OSError):
+            unreadable.append(path)
+    problems = []
+    for problem, paths in (('missing', missing), ('not readable as images', unreadable)):
+        if paths:
+            shown = ', '.join(repr(p) for p in paths[:3])
+            problems.append(f'{loader}: {len(paths)} image(s) listed in {ann_path!r} are '
+                            f'{problem}, e.g. {shown}')
+    return problems
+
+
+# ------------------------------------------------------- pretrained weights
+def _pretrained_cfgs(node, path: str) -> Iterator[Tuple[str, dict, dict]]:
+    """(config path of the module, its Pretrained init_cfg, the module's dict)."""
+    if isinstance(node, dict):
+        init_cfgs = node.get('init_cfg')
+        for init_cfg in init_cfgs if isinstance(init_cfgs, list) else [init_cfgs]:
+            if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
+                yield path, init_cfg, node
+        for key, value in node.items():
+            if key != 'init_cfg':
+                yield from _pretrained_cfgs(value, f'{path}.{key}')
+    elif isinstance(node, (list, tuple)):
+        for i, item in enumerate(node):
+            yield from _pretrained_cfgs(item, f'{path}[{i}]')
+
+
+def _weights_routes(module: dict, path: str) -> List[str]:
+    """Ways to get going without the missing weights, by backbone type."""
+    point = f'use a checkpoint you have: --cfg-options {path}.init_cfg.checkpoint=PATH'
+    if module.get('type') == 'EPSANet':
+        depth = module.get('depth', 50)
+        return [f'pre-train them (no official weights exist): bash tools/dist_train.sh '
+                f'configs/epsanet/imagenet/epsanet{depth}_8xb32_in1k.py 8',
+                point,
+                'train from scratch: configs/epsanet/scratch/ (or --cfg-options '
+                f'{path}.init_cfg=None {path}.frozen_stages=-1 {path}.norm_eval=False)']
+    if module.get('type') == 'VoVNet':
+        return ['convert the official weights: python tools/model_converters/'
+                'vovnet_detectron2_to_mmattn.py OFFICIAL.pth OUT.pth',
+                point,
+                f'train from scratch: --cfg-options {path}.init_cfg=None '
+                f'{path}.frozen_stages=-1 {path}.norm_eval=False']
+    return [point, f'train from scratch: --cfg-options {path}.init_cfg=None']
+
+
+def weights_problems(cfg: Config) -> Tuple[List[str], List[str]]:
+    """(missing local Pretrained checkpoints and load_from, ways forward)."""
+    problems, routes = [], []
+    for path, init_cfg, module in _pretrained_cfgs(cfg.get('model'), 'model'):
+        checkpoint = init_cfg.get('checkpoint')
+        if checkpoint and '://' not in str(checkpoint) and not osp.isfile(str(checkpoint)):
+            problems.append(f'{path}.init_cfg.checkpoint {str(checkpoint)!r} does not exist')
+            routes = routes or _weights_routes(module, path)
+    load_from = cfg.get('load_from')
+    if load_from and not cfg.get('resume') and '://' not in str(load_from) \
+            and not osp.isfile(str(load_from)):
+        problems.append(f'load_from {str(load_from)!r} does not exist')
+    return problems, routes
+
+
+def preflight(cfg: Config, loaders: List[str], extra: Optional[List[str]] = None) -> None:
+    """Raise one UsageError listing every problem found (and, for missing
+    weights, the ways forward), or return if there is none."""
+    problems, routes = weights_problems(cfg)
+    problems = (extra or []) + problems + dataset_problems(cfg, loaders)
+    if not problems:
+        return
+    lines = [problems[0]] if len(problems) == 1 and not routes else \
+        [f'{len(problems)} problem(s) to fix before this run can start:'] + \
+        [f'  - {p}' for p in problems]
+    if routes:
+        lines.append('For the missing weights, either:')
+        lines += [f'  {i}. {route}' for i, route in enumerate(routes, 1)]
+    raise UsageError('\n'.join(lines))

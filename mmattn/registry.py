@@ -1,14 +1,19 @@
-"""Registration of mmattn's modules in MMDetection's registries.
+"""Registration of mmattn's modules in the OpenMMLab registries.
 
-Everything mmattn builds is registered directly in ``mmdet.registry.MODELS`` so
-that stock mmdet configs (``default_scope='mmdet'``) can say ``type='EPSANet'``.
+Backbones are registered in ``mmdet.registry.MODELS``, so that stock mmdet
+configs (``default_scope='mmdet'``) can say ``type='EPSANet'``
+(``mmattn.pretrain`` adds them to mmpretrain's). Attention blocks, like mmcv's
+own plugins, and the training hooks and runner are registered in mmengine's
+root registries: every codebase's scope (mmdet, mmpretrain, mmseg...) falls
+back to the root, and so does a script with no default scope, so
+``build_plugin_layer(dict(type='CBAM'), in_channels=64)`` works everywhere.
 
 Besides that, this module creates empty child registries with scope
 ``'mmattn'``. mmengine tags every dict of a config inherited through
 ``_base_ = 'mmattn::...'`` with ``_scope_='mmattn'``; these children let such
 dicts resolve (a lookup in a child falls back to its mmdet parent).
 """
-from typing import Callable, Optional, Type
+from typing import Callable, Optional, Sequence, Type
 
 from mmdet import registry as mmdet_registry
 from mmengine.config import utils as config_utils
@@ -45,12 +50,28 @@ def _find_existing(registry: Registry, name: str) -> Optional[Registry]:
     return None
 
 
-def register_class(registry: Registry, cls: Type, name: Optional[str] = None) -> Type:
+def _find_in_children(registry: Registry, name: str,
+                      ignore: Sequence[str] = ()) -> Optional[Registry]:
+    """A descendant registry (a codebase's scope) that already has ``name``:
+    registering there would be shadowed in that scope."""
+    for child in registry._children.values():
+        if name in child.module_dict and child.scope not in ignore:
+            return child
+        found = _find_in_children(child, name, ignore)
+        if found is not None:
+            return found
+    return None
+
+
+def register_class(registry: Registry, cls: Type, name: Optional[str] = None,
+                   same_as_in: Sequence[str] = ()) -> Type:
     """Register ``cls`` in ``registry`` under ``name`` (default: its class
-    name), refusing a name that the registry or one of its ancestors already
-    holds for another class, instead of silently shadowing it."""
+    name), refusing a name that the registry, one of its ancestors or one of
+    the codebase scopes below it already holds for another class, instead of
+    silently shadowing it or being shadowed. ``same_as_in`` names scopes whose
+    class of that name is known to be equivalent (it then serves that scope)."""
     key = name or cls.__name__
-    owner = _find_existing(registry, key)
+    owner = _find_existing(registry, key) or _find_in_children(registry, key, same_as_in)
     if owner is not None:
         existing = owner.module_dict[key]
         same_class = (existing.__module__, existing.__qualname__) == (
@@ -67,7 +88,7 @@ def register_class(registry: Registry, cls: Type, name: Optional[str] = None) ->
 
 
 def register(registry_name: str = 'MODELS', name: Optional[str] = None,
-             root: bool = False) -> Callable[[Type], Type]:
+             root: bool = False, same_as_in: Sequence[str] = ()) -> Callable[[Type], Type]:
     """Class decorator: ``register_class`` in mmdet's ``registry_name``
     registry, or with ``root=True`` in mmengine's root registry of that kind,
     where every OpenMMLab codebase (mmdet, mmpretrain, mmseg...) and scripts
@@ -75,4 +96,4 @@ def register(registry_name: str = 'MODELS', name: Optional[str] = None,
     registry = getattr(mmdet_registry, registry_name)
     if root:
         registry = registry.parent
-    return lambda cls: register_class(registry, cls, name)
+    return lambda cls: register_class(registry, cls, name, same_as_in)

@@ -173,3 +173,113 @@ def test_device_check_tool_runs_every_module_on_cpu():
     assert {f'block:{n}' for n in NAMES} <= names
     assert {'backbone:EPSANet-50', 'backbone:VoVNet-39', 'backbone:VoVNet-39 with_cp'} <= names
     assert all(r['ok'] for r in rows), [r for r in rows if not r['ok']]
+
+
+@pytest.mark.parametrize('mode', ['embedded_gaussian', 'gaussian', 'dot_product',
+                                  'concatenation'])
+def test_nonlocal_init_weights_with_sub_sample(mode):
+    m = build_attention("nonlocal", C, sub_sample=True, mode=mode)
+    for p in m.parameters():
+        nn.init.constant_(p, 1.0)
+    m.init_weights()
+    assert float(m.conv_out.conv.weight.abs().sum()) == 0  # starts as the identity
+    g_conv = m.g[0].conv
+    assert 0 < float(g_conv.weight.std()) < 0.05  # normal(0, 0.01)
+    x = torch.randn(2, C, 8, 8)
+    torch.testing.assert_close(m(x), x)
+
+
+def test_scse_default_reduction_is_the_authors():
+    m = build_attention('scse', C)
+    squeeze = [mod for mod in m.cse.modules() if isinstance(mod, (nn.Conv2d, nn.Linear))][0]
+    assert getattr(squeeze, 'out_channels', getattr(squeeze, 'out_features', None)) == C // 2
+
+
+def _large_energy_case(name: str):
+    """A block and an input whose attention energies (before any scaling) are
+    8e4..1e6, above float16's largest value (65504), while the query and key
+    values themselves (about 100..160) are well inside it. Query and key read
+    channels 0 and 1 only, the value every channel but those, so the output
+    depends on where the attention goes."""
+    m = _block(name)
+    query, key, value = {'nonlocal': ('theta', 'phi', 'g')}.get(
+        name, ('query_conv', 'key_conv', 'value_conv'))
+    with torch.no_grad():
+        for attr in (query, key):
+            conv = getattr(getattr(m, attr), 'conv', getattr(m, attr))
+            conv.weight.zero_()
+            conv.weight[:, :2] = 1.0
+            conv.bias.zero_()
+        value_conv = getattr(getattr(m, value), 'conv', getattr(m, value))
+        value_conv.weight[:, :2] = 0
+    torch.manual_seed(1)
+    x = torch.rand(1, C, 6, 6)
+    x[:, :2] = 50 + 30 * torch.rand(2, 6, 6)
+    return m, x
+
+
+@pytest.mark.parametrize('dtype', [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize('name', ['nonlocal', 'pam', 'cc'])
+def test_large_energies_are_computed_in_float32_under_autocast(name, dtype):
+    m, x = _large_energy_case(name)
+    with torch.no_grad():
+        ref = m(x)
+        with torch.autocast('cpu', dtype=dtype):
+            y = m(x)
+    assert torch.isfinite(y).all()
+    rel = float((y.float() - ref).norm() / (ref - x).norm())
+    # bfloat16 rounds query and key (autocast's 1x1 convs) to 8 bits, which can
+    # move an attention peak between near-equal keys; float16 keeps 11.
+    limit = 5e-2 if dtype == torch.float16 else 0.15
+    assert rel < limit, f'{name} under {dtype}: relative error {rel:.3g} of the attention term'
+
+
+def test_blocks_build_as_plugins_outside_mmdet_scope():
+    """mmcv's build_plugin_layer with no default scope (a plain script) and
+    under mmpretrain's scope (its ResNet's plugins) finds mmattn's blocks."""
+    import subprocess
+    import sys
+    code = ('import warnings; warnings.filterwarnings("ignore")\n'
+            'import mmattn\n'
+            'from mmcv.cnn import build_plugin_layer\n'
+            'from mmengine.registry import DefaultScope\n'
+            'name, layer = build_plugin_layer(dict(type="CBAM"), in_channels=64)\n'
+            'assert type(layer).__name__ == "CBAM", layer\n'
+            'print("no scope:", type(layer).__module__)\n'
+            'try:\n'
+            '    import mmpretrain.models  # noqa\n'
+            'except ImportError:\n'
+            '    raise SystemExit(0)\n'
+            'from mmpretrain.registry import MODELS\n'
+            'with DefaultScope.overwrite_default_scope("mmpretrain"):\n'
+            '    for cfg in (dict(type="SqueezeExcitation"), dict(type="CoordinateAttention")):\n'
+            '        name, layer = build_plugin_layer(cfg, in_channels=64)\n'
+            '        assert type(layer).__name__ == cfg["type"], layer\n'
+            '    assert MODELS.get("CBAM").__module__ == "mmattn.models.layers.cbam"\n'
+            'print("mmpretrain scope: ok")\n')
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'no scope: mmattn.models.layers.cbam' in proc.stdout
+    if 'mmpretrain scope' not in proc.stdout:
+        pytest.importorskip('mmpretrain', reason='mmpretrain not installed')
+
+
+def test_block_names_shadow_no_name_of_any_codebase():
+    """Blocks live in the root registry; no codebase scope may hold the same
+    names (theirs would then win in that scope)."""
+    from mmengine.registry import MODELS as ROOT
+    from mmdet.registry import MODELS as MMDET
+    scopes = [MMDET]
+    try:
+        import mmattn.pretrain  # noqa: F401
+        from mmpretrain.registry import MODELS as MMPRETRAIN
+        from mmpretrain.utils import register_all_modules
+        register_all_modules(init_default_scope=False)
+        scopes.append(MMPRETRAIN)
+    except ImportError:
+        pass
+    for cls in ATTENTION_BLOCKS.values():
+        assert ROOT.get(cls.__name__) is cls
+        for registry in scopes:
+            assert cls.__name__ not in registry.module_dict, (registry.scope, cls.__name__)
+            assert registry.get(cls.__name__) is cls

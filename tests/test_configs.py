@@ -38,6 +38,7 @@ def test_config_builds_and_trains_one_step(path):
     assert cfg.custom_imports == dict(imports=['mmattn'], allow_failed_imports=False)
     cfg.model.backbone.init_cfg = None  # no weights here; never download
     model = MODELS.build(cfg.model)
+    model.init_weights()  # every component's own initialisation runs
     model.train()
     head = cfg.model.get('roi_head', {}).get('bbox_head') or cfg.model.get('bbox_head')
     num_classes = head['num_classes']

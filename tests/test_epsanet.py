@@ -196,3 +196,27 @@ def test_missing_pretrained_file_is_a_clear_error_not_a_download():
     with pytest.raises(FileNotFoundError, match=r"'checkpoints/nope.pth' does not exist.*"
                                                 r"No official ImageNet weights.*--cfg-options"):
         model.init_weights()
+
+
+def test_with_cp_updates_bn_statistics_once_per_step():
+    """mmdet's checkpointed bottleneck recomputes in train mode and updates the
+    BN running statistics twice; EPSANet's must end the step as without it."""
+    torch.manual_seed(0)
+    plain = EPSANet(depth=50, norm_eval=False)
+    checkpointed = EPSANet(depth=50, norm_eval=False, with_cp=True)
+    checkpointed.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, 64, 64)
+    outputs = []
+    for model in (plain, checkpointed):
+        model.train()
+        out = model(x)
+        sum(o.sum() for o in out).backward()
+        outputs.append(out)
+    for a, b in zip(*outputs):
+        torch.testing.assert_close(a, b)
+    plain_buffers = dict(plain.named_buffers())
+    for name, value in checkpointed.named_buffers():
+        assert torch.equal(value, plain_buffers[name]), name
+    grads = {n: p.grad for n, p in plain.named_parameters()}
+    for name, p in checkpointed.named_parameters():
+        torch.testing.assert_close(p.grad, grads[name], rtol=1e-4, atol=1e-6)

@@ -217,3 +217,62 @@ def test_missing_or_truncated_checkpoint_is_a_clear_error(tmp_path):
     assert proc.returncode == 2
     assert f"checkpoint '{cut}' is incomplete or corrupt" in proc.stderr
     assert 'Traceback' not in proc.stderr
+
+
+def test_cpu_ddp_keeps_the_configs_wrapper_settings_and_local_rank():
+    if torch.cuda.is_available():
+        pytest.skip('CUDA present')
+    code = ('import os\n'
+            'from mmengine.config import Config\n'
+            'from mmattn.cli.distributed import setup_distributed\n'
+            'cfg = Config(dict(model=dict(type="X", norm_cfg=dict(type="SyncBN")),\n'
+            '                  model_wrapper_cfg=dict(type="MMDistributedDataParallel",\n'
+            '                                         find_unused_parameters=True)))\n'
+            'setup_distributed(cfg, "pytorch", local_rank=3)\n'
+            'print(dict(cfg.model_wrapper_cfg), cfg.model.norm_cfg.type, os.environ["LOCAL_RANK"])\n')
+    env = {k: v for k, v in ENV.items() if k != 'LOCAL_RANK'}
+    env.update(RANK='0', WORLD_SIZE='1', MASTER_ADDR='127.0.0.1', MASTER_PORT='29577')
+    proc = subprocess.run([sys.executable, '-c', code], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert ("{'type': 'MMDistributedDataParallel', 'find_unused_parameters': True, "
+            "'device_ids': None, 'broadcast_buffers': False} BN 3") in proc.stdout
+
+
+def test_class_names_missing_from_the_annotation_file_are_named(tiny_data, tmp_path):
+    proc = _run([sys.executable, 'tools/train.py', DEMO,
+                 *_tiny_options(tiny_data, tmp_path / 'w', extra=[
+                     "train_dataloader.dataset.metainfo.classes=('rectangle','hexagon')"])])
+    assert proc.returncode == 2 and 'Traceback' not in proc.stderr
+    assert ("train_dataloader: 1 of the 2 class names the config uses are not categories of "
+            f"'{tiny_data}/annotations/instances_train.json': 'hexagon'; the file has "
+            "'rectangle', 'triangle', 'circle', 'star'") in proc.stderr
+    assert 'metainfo.classes' in proc.stderr
+
+
+def test_synthetic_coco_layout_runs_the_coco_configs_unchanged(tmp_path):
+    """--layout coco: COCO 2017's names and categories, so a COCO config's
+    pre-flight passes as it is (and its hint for a missing folder says so)."""
+    data = tmp_path / 'coco'
+    proc = _run([sys.executable, 'tools/train.py', 'configs/epsanet/mask_rcnn_epsa50_coco.py',
+                 '--preflight', '--cfg-options', f'train_dataloader.dataset.data_root={data}/',
+                 f'val_dataloader.dataset.data_root={data}/', 'model.backbone.init_cfg=None'])
+    assert proc.returncode == 2
+    hint = f'python tools/misc/make_synthetic_coco.py {data}/ --layout coco'
+    assert hint in proc.stderr
+    subprocess.run([sys.executable, 'tools/misc/make_synthetic_coco.py', f'{data}/', '--layout',
+                    'coco', '--num-train', '6', '--num-val', '2'],
+                   cwd=REPO, env=ENV, check=True, capture_output=True)
+    assert (data / 'annotations' / 'instances_val2017.json').is_file()
+    assert (data / 'train2017' / 'train_000000.png').is_file()
+    proc = _run([sys.executable, 'tools/train.py', 'configs/epsanet/mask_rcnn_epsa50_coco.py',
+                 '--preflight', '--cfg-options', f'train_dataloader.dataset.data_root={data}/',
+                 f'val_dataloader.dataset.data_root={data}/', 'model.backbone.init_cfg=None'])
+    assert proc.returncode == 0, proc.stderr
+    from mmdet.datasets import CocoDataset
+    dataset = CocoDataset(data_root=f'{data}/', ann_file='annotations/instances_train2017.json',
+                          data_prefix=dict(img='train2017/'), pipeline=[],
+                          filter_cfg=dict(filter_empty_gt=True))
+    labels = {int(i['bbox_label']) for d in dataset for i in d['instances']}
+    names = {CocoDataset.METAINFO['classes'][k] for k in labels}
+    assert names <= {'book', 'kite', 'sports ball', 'frisbee'} and names

@@ -220,3 +220,43 @@ def test_complexity_tool_handles_official_slash_names():
     assert result['params'] == sum(p.numel() for p in model.parameters())
     assert result['flops'] > 0
     assert 'stem.stem_1/conv.weight' in model.state_dict()  # the model itself is untouched
+
+
+def test_init_weights_keeps_deformable_offsets_at_zero():
+    """mmcv zero-inits DCN's offset branch (so DCN starts as the plain conv);
+    the backbone's own Kaiming init must not overwrite it."""
+    pytest.importorskip('mmcv.ops')
+    model = VoVNet('V-19-slim-eSE', dcn=dict(type='DCNv2', deform_groups=1),
+                   stage_with_dcn=(False, True, True, True))
+    offsets = [m.conv_offset for m in model.modules() if hasattr(m, 'conv_offset')]
+    assert len(offsets) == 9  # 3 layers in each of the 3 deformable stages
+    model.init_weights()
+    assert all(float(o.weight.abs().sum()) == 0 and float(o.bias.abs().sum()) == 0
+               for o in offsets)
+    main = getattr(model.stage3.OSA3_1.layers[0], 'OSA3_1_0/conv')
+    assert float(main.weight.std()) > 0  # the deformable conv itself is initialised
+
+
+def test_norm_eval_is_on_by_default_as_in_mmdet_resnet():
+    from mmdet.models import ResNet
+    assert VoVNet('V-19-slim-eSE').norm_eval is ResNet(depth=18).norm_eval is True
+    model = VoVNet('V-19-slim-eSE').train()
+    assert all(not m.training for m in model.modules() if isinstance(m, _BatchNorm))
+
+
+def test_with_cp_updates_bn_statistics_once_per_step():
+    """The recomputation in backward must not update running statistics again."""
+    torch.manual_seed(0)
+    plain = VoVNet('V-19-slim-eSE', norm_eval=False)
+    checkpointed = VoVNet('V-19-slim-eSE', norm_eval=False, with_cp=True)
+    checkpointed.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, 64, 64)
+    for model in (plain, checkpointed):
+        model.train()
+        sum(o.sum() for o in model(x)).backward()
+    plain_buffers = dict(plain.named_buffers())
+    for name, value in checkpointed.named_buffers():
+        if name.endswith('num_batches_tracked'):
+            assert int(value) == int(plain_buffers[name]) == 1, name
+        else:  # equal up to the per-piece fusion's float32 rounding
+            torch.testing.assert_close(value, plain_buffers[name], rtol=1e-5, atol=1e-6)

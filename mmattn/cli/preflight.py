@@ -13,12 +13,22 @@ class UsageError(Exception):
 
 
 def check_checkpoint(path: str, what: str) -> None:
-    """A clear error unless ``path`` is a complete checkpoint file."""
+    """A clear error unless ``path`` is a URL (mmengine downloads it), a
+    complete torch zip checkpoint, or a legacy (pickle-format) one."""
     from mmattn.engine import is_complete_checkpoint
+    if '://' in path:
+        return
     if not osp.isfile(path):
         raise UsageError(f'{what} {path!r} does not exist')
-    if not is_complete_checkpoint(path):
-        raise UsageError(f'{what} {path!r} is incomplete or corrupt (cut off while being written?)')
+    with open(path, 'rb') as f:
+        head = f.read(2)
+    if head == b'PK':  # torch >= 1.6's zip format: every member's CRC must hold
+        if not is_complete_checkpoint(path):
+            raise UsageError(f'{what} {path!r} is incomplete or corrupt '
+                             '(cut off while being written?)')
+    elif head[:1] != b'\x80':  # legacy format: a pickle stream
+        raise UsageError(f'{what} {path!r} is not a checkpoint (neither torch\'s zip format '
+                         'nor its legacy pickle format)')
 
 
 # ---------------------------------------------------------------- datasets
@@ -47,10 +57,48 @@ def _image_prefix(ds: dict) -> str:
     return ds.get('split', '') if ds.get('type') in _CLASSIFICATION_DATASETS else ''
 
 
-def _maker_hint(ds: dict, root: str) -> str:
+def _missing_root_hint(ds: dict, root: str) -> str:
     if ds.get('type') in _CLASSIFICATION_DATASETS:
-        return f'python tools/misc/make_synthetic_imagenet.py {root}'
-    return f'python tools/misc/make_synthetic_coco.py {root}'
+        return (f'expected ImageNet in mmpretrain\'s layout; a small synthetic one: '
+                f'python tools/misc/make_synthetic_imagenet.py {root}')
+    if '2017' in str(ds.get('ann_file', '')):
+        return ('expected COCO 2017 (annotations/instances_{train,val}2017.json, '
+                f'{{train,val}}2017/); to try the command on synthetic shapes: '
+                f'python tools/misc/make_synthetic_coco.py {root} --layout coco')
+    return ('expected a folder holding the dataset; a small synthetic one: '
+            f'python tools/misc/make_synthetic_coco.py {root}')
+
+
+def _configured_classes(ds: dict) -> Optional[Tuple[str, ...]]:
+    """The class names a detection dataset config selects: its
+    ``metainfo.classes``, else its dataset type's default (COCO's 80)."""
+    classes = (ds.get('metainfo') or {}).get('classes')
+    if classes is None and ds.get('type'):
+        try:
+            from mmdet.registry import DATASETS
+            from mmdet.utils import register_all_modules
+            register_all_modules(init_default_scope=False)
+            dataset_cls = DATASETS.get(ds['type'])
+        except (ImportError, KeyError):
+            dataset_cls = None
+        classes = getattr(dataset_cls, 'METAINFO', {}).get('classes')
+    return tuple(classes) if classes else None
+
+
+def _class_problems(loader: str, ds: dict, ann_path: str, categories: List[dict]) -> List[str]:
+    classes = _configured_classes(ds)
+    if not classes or not categories:
+        return []
+    in_file = [c['name'] for c in categories]
+    missing = [c for c in classes if c not in in_file]
+    if not missing:
+        return []
+    def shown(names):
+        return ', '.join(repr(n) for n in names[:6]) + (' ...' if len(names) > 6 else '')
+    return [f'{loader}: {len(missing)} of the {len(classes)} class names the config uses are not '
+            f'categories of {ann_path!r}: {shown(missing)}; the file has {shown(in_file)}. '
+            f'Set the names with --cfg-options {loader}.dataset.metainfo.classes="(...)" '
+            f'(and the heads\' num_classes) or in the config\'s metainfo']
 
 
 def dataset_problems(cfg: Config, loaders: List[str], max_json_mb: float = 64.0) -> List[str]:
@@ -65,9 +113,8 @@ def dataset_problems(cfg: Config, loaders: List[str], max_json_mb: float = 64.0)
         for ds in _datasets(dataloader.get('dataset')):
             root = ds.get('data_root') or ''
             if root and '://' not in root and not osp.isdir(root):
-                problems.append(f'{loader}: data_root {root!r} does not exist; expected a '
-                                f'folder holding the dataset (a small synthetic one: '
-                                f'{_maker_hint(ds, root)})')
+                problems.append(f'{loader}: data_root {root!r} does not exist; '
+                                f'{_missing_root_hint(ds, root)}')
                 continue
             ann = ds.get('ann_file')
             ann_path = osp.join(root, ann) if ann and not osp.isabs(ann) else ann
@@ -86,16 +133,20 @@ def dataset_problems(cfg: Config, loaders: List[str], max_json_mb: float = 64.0)
                 continue
             if (ann_path and ann_path.endswith('.json')
                     and osp.getsize(ann_path) <= max_json_mb * 2**20):
-                problems += _listed_image_problems(loader, ann_path, img_dir)
+                with open(ann_path, encoding='utf-8') as f:
+                    annotations = json.load(f)
+                problems += _class_problems(loader, ds, ann_path,
+                                            annotations.get('categories', []))
+                problems += _listed_image_problems(loader, ann_path, img_dir,
+                                                   annotations.get('images', []))
     return problems
 
 
-def _listed_image_problems(loader: str, ann_path: str, img_dir: str) -> List[str]:
+def _listed_image_problems(loader: str, ann_path: str, img_dir: str,
+                           images: List[dict]) -> List[str]:
     """Every image the annotation file lists exists and has a readable image
     header (Pillow reads the header only, so this stays cheap)."""
     from PIL import Image, UnidentifiedImageError
-    with open(ann_path, encoding='utf-8') as f:
-        images = json.load(f).get('images', [])
     missing, unreadable = [], []
     for im in images:
         path = osp.join(img_dir, im['file_name'])

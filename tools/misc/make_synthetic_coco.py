@@ -1,6 +1,8 @@
 """Make the synthetic COCO-format shapes dataset (see mmattn/utils/synthetic_coco.py).
 
     python tools/misc/make_synthetic_coco.py data/synthetic_coco --num-train 400 --num-val 100
+    # COCO 2017's file names and 80 categories, for the COCO configs as they are:
+    python tools/misc/make_synthetic_coco.py data/coco --layout coco
 """
 import argparse
 
@@ -15,10 +17,13 @@ def main() -> None:
     parser.add_argument('--image-size', type=int, default=128)
     parser.add_argument('--max-objects', type=int, default=4)
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--layout', choices=('synthetic', 'coco'), default='synthetic',
+                        help="'coco': COCO 2017's file names and 80 categories (the shapes "
+                             'are labelled book, kite, sports ball, frisbee)')
     args = parser.parse_args()
     paths = make_synthetic_coco(args.out_dir, num_train=args.num_train, num_val=args.num_val,
                                 image_size=args.image_size, max_objects=args.max_objects,
-                                seed=args.seed)
+                                seed=args.seed, layout=args.layout)
     for split, path in paths.items():
         print(f'{split}: {path}')
 

@@ -4,6 +4,8 @@ import os
 import os.path as osp
 from typing import Dict, Optional
 
+import numpy as np
+import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.runner import IterBasedTrainLoop
@@ -11,10 +13,17 @@ from mmengine.runner import IterBasedTrainLoop
 from mmattn.registry import register
 
 
+def _plain(value):
+    """numpy and torch values as JSON numbers/lists."""
+    if isinstance(value, (np.generic, np.ndarray, torch.Tensor)):
+        return value.tolist()
+    raise TypeError(f'{type(value).__name__} is not JSON serialisable')
+
+
 def write_json_atomic(path: str, data: dict) -> None:
     partial = f'{path}.part'
     with open(partial, 'w', encoding='utf-8') as f:
-        json.dump(data, f, indent=2, sort_keys=True)
+        json.dump(data, f, indent=2, sort_keys=True, default=_plain)
     os.replace(partial, path)
 
 
@@ -29,8 +38,7 @@ class MetricsJSONHook(Hook):
     def _write(self, runner, name: str, metrics: Optional[Dict[str, float]]) -> None:
         if not metrics or not is_main_process():
             return
-        data = {k: float(v) if isinstance(v, (int, float)) else v for k, v in metrics.items()}
-        write_json_atomic(osp.join(runner.work_dir, name), data)
+        write_json_atomic(osp.join(runner.work_dir, name), dict(metrics))
 
     def after_val_epoch(self, runner, metrics: Optional[Dict[str, float]] = None) -> None:
         by_iter = isinstance(runner.train_loop, IterBasedTrainLoop)

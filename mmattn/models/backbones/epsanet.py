@@ -3,11 +3,13 @@ Block on Convolutional Neural Network", 2021), as in ``murufeng/EPSANet:
 models/epsanet.py``, on top of mmdet's ResNet."""
 from typing import Sequence
 
+import torch
 import torch.nn as nn
 from mmdet.models.backbones.resnet import Bottleneck, ResNet
 
 from mmattn.registry import register
 from ..layers import PyramidSqueezeAttention
+from ..utils import checkpoint_keeping_norm_stats
 from ._arguments import check_stage_arguments
 from ._memory_format import input_to_channels_last, outputs_to_nchw, weights_to_channels_last
 from .pretrained import init_weights_with_pretrained, split_pretrained
@@ -33,6 +35,20 @@ class EPSABottleneck(Bottleneck):
         self.conv2 = PyramidSqueezeAttention(
             planes, planes, stride=self.conv2_stride, kernels=psa_kernels,
             groups=psa_groups, reduction=psa_reduction)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """mmdet's forward; under ``with_cp``, checkpointed so that the
+        recomputation leaves BN statistics alone (mmdet's updates them twice)."""
+        if self.with_cp and self.training and torch.is_grad_enabled():
+            return checkpoint_keeping_norm_stats(self._forward_without_cp, x, module=self)
+        return super().forward(x)
+
+    def _forward_without_cp(self, x: torch.Tensor) -> torch.Tensor:
+        with_cp, self.with_cp = self.with_cp, False
+        try:
+            return super().forward(x)
+        finally:
+            self.with_cp = with_cp
 
 
 @register()

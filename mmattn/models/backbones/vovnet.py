@@ -7,7 +7,6 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-import torch.utils.checkpoint as cp
 from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -15,6 +14,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from mmattn.registry import register
 from ..layers import EffectiveSqueezeExcitation
 from ..layers._helpers import check_choice
+from ..utils import checkpoint_keeping_norm_stats
 from ._arguments import check_stage_arguments
 from ._memory_format import input_to_channels_last, outputs_to_nchw, weights_to_channels_last
 from .pretrained import init_weights_with_pretrained
@@ -127,7 +127,7 @@ class OSABlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.with_cp and self.training and torch.is_grad_enabled():
-            return cp.checkpoint(self._forward, x, use_reentrant=False)
+            return checkpoint_keeping_norm_stats(self._forward, x, module=self)
         return self._forward(x)
 
 
@@ -147,7 +147,8 @@ class VoVNet(BaseModule):
         out_indices: stages (0..3 = stage2..stage5) whose outputs are returned.
         frozen_stages: -1 none; 0 the stem; k the stem and stages 1..k.
         norm_cfg: 'BN', 'SyncBN', 'GN' or 'FrozenBN'; norm_eval: BN in eval mode
-            during training.
+            during training, True by default as in mmdet's ResNet and EPSANet
+            (pretrained statistics stay put); set False to train from scratch.
         with_cp: gradient checkpointing of the stem and of each OSA block, whose
             fusion conv then runs per piece (no concatenation kept); the
             saving is measured in docs/benchmarks.md.
@@ -176,7 +177,7 @@ class VoVNet(BaseModule):
                  out_indices: Sequence[int] = (0, 1, 2, 3),
                  frozen_stages: int = -1,
                  norm_cfg: dict = dict(type='BN', requires_grad=True),
-                 norm_eval: bool = False,
+                 norm_eval: bool = True,
                  with_cp: bool = False,
                  channels_last: bool = True,
                  dcn: Optional[dict] = None,
@@ -286,9 +287,11 @@ class VoVNet(BaseModule):
     def init_weights(self) -> None:
         if self.init_cfg is None:
             # Official initialisation: Kaiming-normal (fan_in) convs; norms and
-            # eSE biases keep PyTorch's defaults.
-            for m in self.modules():
-                if isinstance(m, nn.Conv2d):
+            # eSE biases keep PyTorch's defaults. A deformable conv's offset
+            # branch stays at zero (mmcv's init, and mmdet's ResNet's), so that
+            # DCN starts as the plain conv.
+            for name, m in self.named_modules():
+                if isinstance(m, nn.Conv2d) and not name.endswith('conv_offset'):
                     nn.init.kaiming_normal_(m.weight)
             self._is_init = True
             return
@@ -298,7 +301,7 @@ class VoVNet(BaseModule):
         if self.channels_last:
             x = input_to_channels_last(x)
         if self.with_cp and self.training and torch.is_grad_enabled():
-            x = cp.checkpoint(self.stem, x, use_reentrant=False)
+            x = checkpoint_keeping_norm_stats(self.stem, x, module=self.stem)
         else:
             x = self.stem(x)
         outs = []

@@ -36,7 +36,7 @@ class _SpatialGate(nn.Module):
         return torch.sigmoid(self.bn(self.conv(pooled)))
 
 
-@register()
+@register(root=True)
 class CBAM(BaseModule):
     """CBAM: channel gate then spatial gate, ``x * Mc(x)`` then ``* Ms(.)``; no
     residual inside the block (the residual is the host block's).

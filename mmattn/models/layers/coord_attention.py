@@ -9,7 +9,7 @@ from mmattn.registry import register
 from ._helpers import check_int, hard_swish
 
 
-@register()
+@register(root=True)
 class CoordinateAttention(BaseModule):
     """Pool along W and along H, a shared 1x1 conv (bias) -> BN -> h_swish on
     the two concatenated strips, then one 1x1 conv (bias) + sigmoid per

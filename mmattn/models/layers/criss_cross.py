@@ -7,7 +7,7 @@ from ._helpers import check_int
 from ._query_key_value import QueryKeyValueAttention
 
 
-@register()
+@register(root=True)
 class RecurrentCrissCrossAttention(QueryKeyValueAttention):
     """Each position attends to the H + W - 1 positions of its row and column
     (the centre counted once: its column energy is masked with -inf, as in the

@@ -10,7 +10,7 @@ from ._helpers import check_int, flatten_spatial, fp32_bmm
 from ._query_key_value import QueryKeyValueAttention
 
 
-@register()
+@register(root=True)
 class DANetPositionAttention(QueryKeyValueAttention):
     """PAM: Q, K (1x1 to C//8) and V (1x1 to C); softmax over the HW x HW
     energy (no scaling, as in the official code); ``gamma * out + x`` with
@@ -25,7 +25,7 @@ class DANetPositionAttention(QueryKeyValueAttention):
         return self.gamma * out.reshape(x.shape) + x
 
 
-@register()
+@register(root=True)
 class DANetChannelAttention(BaseModule):
     """CAM: no convolutions; energy = X X^T (C x C),
     ``softmax(max(energy) - energy)`` (the official code's row-max trick, which
@@ -50,7 +50,7 @@ class DANetChannelAttention(BaseModule):
         return self.gamma * out.reshape(x.shape) + x
 
 
-@register()
+@register(root=True)
 class DualAttention(BaseModule):
     """DANet's two attentions in parallel, fused by sum as its head does
     (``feat_sum = sa + sc``). The residual is counted once,

@@ -10,7 +10,7 @@ from mmattn.registry import register
 from ._helpers import check_int, eca_kernel_size, global_avg
 
 
-@register()
+@register(root=True)
 class EfficientChannelAttention(BaseModule):
     """GAP -> 1D conv (no bias) across channels -> sigmoid -> x * s.
 

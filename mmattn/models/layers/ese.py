@@ -8,7 +8,7 @@ from mmattn.registry import register
 from ._helpers import check_choice, check_int, global_avg, hard_sigmoid
 
 
-@register()
+@register(root=True)
 class EffectiveSqueezeExcitation(BaseModule):
     """eSE: GAP -> one 1x1 conv C->C (bias) -> hard sigmoid -> x * s.
 

@@ -6,7 +6,9 @@ import torch.nn as nn
 from mmattn.registry import register
 
 
-@register(name='FrozenBN', root=True)
+# mmdet 3.3 registers the same transform as 'FrozenBN' in its own scope, where
+# that one is used; ours serves every other scope and scripts with no scope.
+@register(name='FrozenBN', root=True, same_as_in=('mmdet', ))
 class FrozenBatchNorm2d(nn.Module):
     """``y = (x - running_mean) / sqrt(running_var + eps) * weight + bias`` with
     all four held as buffers (never trained, never updated). Use it as

@@ -10,7 +10,7 @@ from mmattn.registry import register
 from ._helpers import check_choice, check_int, flatten_spatial, fp32_bmm, global_avg
 
 
-@register()
+@register(root=True)
 class GlobalContextBlock(ContextBlock):
     """mmcv's ``ContextBlock`` (attention pooling, channel-add fusion, the
     bottleneck's last conv zero-initialised) with ratio 1/16 by default as in

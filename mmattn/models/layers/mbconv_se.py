@@ -12,7 +12,7 @@ from mmattn.registry import register
 from ._helpers import check_int, global_avg
 
 
-@register()
+@register(root=True)
 class MBConvSqueezeExcitation(BaseModule):
     """GAP -> 1x1 conv (bias) to ``max(1, int(block_in_channels * se_ratio))``
     -> SiLU -> 1x1 conv (bias) back to ``in_channels`` -> sigmoid -> x * s.

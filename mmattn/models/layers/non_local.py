@@ -1,7 +1,9 @@
 """Non-local block (Wang et al., "Non-local Neural Networks", CVPR 2018),
 extending mmcv's ``NonLocal2d``."""
 import torch
+import torch.nn as nn
 from mmcv.cnn import NonLocal2d
+from mmengine.model import constant_init, normal_init
 
 from mmattn.registry import register
 from ._helpers import check_choice, flatten_spatial, reduced_channels
@@ -9,7 +11,7 @@ from ._helpers import check_choice, flatten_spatial, reduced_channels
 _MODES = ('embedded_gaussian', 'dot_product', 'gaussian', 'concatenation')
 
 
-@register()
+@register(root=True)
 class NonLocalAttention(NonLocal2d):
     """mmcv's ``NonLocal2d`` (embedded Gaussian by default, reduction 2, energy
     scaled by 1/sqrt(C'), output conv zero-initialised so the block starts as
@@ -33,8 +35,18 @@ class NonLocalAttention(NonLocal2d):
         self.zeros_init = zeros_init
 
     def init_weights(self, std: float = 0.01, zeros_init=None) -> None:
+        """mmcv's initialisation, also with ``sub_sample=True`` (where mmcv's
+        own fails: the branches are then ``Sequential(conv, max-pool)``)."""
         zeros_init = getattr(self, 'zeros_init', True) if zeros_init is None else zeros_init
-        super().init_weights(std=std, zeros_init=zeros_init)
+        branches = [self.g] if self.mode == 'gaussian' else [self.g, self.theta, self.phi]
+        for branch in branches:
+            normal_init((branch[0] if isinstance(branch, nn.Sequential) else branch).conv,
+                        std=std)
+        out = self.conv_out.conv if self.conv_out.norm_cfg is None else self.conv_out.norm
+        if zeros_init:
+            constant_init(out, 0)
+        else:
+            normal_init(out, std=std)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n = x.shape[0]

@@ -14,7 +14,7 @@ from ._helpers import (check_divisible, check_int, check_same_length, global_avg
 from .se import SqueezeExcitation
 
 
-@register()
+@register(root=True)
 class PyramidSqueezeAttention(BaseModule):
     """PSA: a drop-in replacement for a KxK convolution.
 

@@ -10,18 +10,20 @@ from ._helpers import check_choice
 from .se import SqueezeExcitation
 
 
-@register()
+@register(root=True)
 class SpatialChannelSqueezeExcitation(BaseModule):
     """scSE: cSE (an SE gate) and sSE (1x1 conv C->1, sigmoid) in parallel.
 
     ``aggregation='add'`` (default) returns ``x*cSE + x*sSE`` as in the MICCAI
     paper and segmentation_models.pytorch; ``'max'`` the element-wise max used
     by the authors' later package; ``'mul'`` the product ``x*cSE*sSE``.
+    ``reduction=2`` is the authors' (their package's ``reduction_ratio``);
+    segmentation_models.pytorch uses 16.
     """
 
     AGGREGATIONS = ('add', 'max', 'mul')
 
-    def __init__(self, in_channels: int, reduction: int = 16,
+    def __init__(self, in_channels: int, reduction: int = 2,
                  aggregation: str = 'add', init_cfg=None) -> None:
         super().__init__(init_cfg)
         check_choice(type(self).__name__, 'aggregation', aggregation, self.AGGREGATIONS)

@@ -7,7 +7,7 @@ from mmattn.registry import register
 from ._helpers import global_avg, reduced_channels
 
 
-@register()
+@register(root=True)
 class SqueezeExcitation(BaseModule):
     """SE block: GAP -> FC(C, C//r) -> ReLU -> FC(C//r, C) -> sigmoid -> x * s.
 

@@ -11,7 +11,7 @@ from mmattn.registry import register
 from ._helpers import check_divisible, check_int, global_avg
 
 
-@register()
+@register(root=True)
 class SelectiveKernel(BaseModule):
     """SK: a drop-in replacement for a 3x3 convolution.
 

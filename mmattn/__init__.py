@@ -5,6 +5,7 @@ makes ``_base_ = 'mmattn::...'`` resolvable in configs.
 """
 from .version import __version__
 from . import registry  # noqa: F401  (scope and mmengine config hook first)
+from . import datasets  # noqa: F401,E402
 from . import engine  # noqa: F401,E402
 from . import models  # noqa: F401,E402
 

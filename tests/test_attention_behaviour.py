@@ -283,3 +283,38 @@ def test_block_names_shadow_no_name_of_any_codebase():
         for registry in scopes:
             assert cls.__name__ not in registry.module_dict, (registry.scope, cls.__name__)
             assert registry.get(cls.__name__) is cls
+
+
+@pytest.mark.parametrize('block', ['CBAM', 'CoordinateAttention'])
+def test_plugin_norms_train_under_norm_eval_but_not_in_frozen_stages(block):
+    """The rule of configs/attention/README.md: norm_eval keeps the pretrained
+    backbone's BN statistics frozen, a plug-in block's BN (no statistics to
+    keep) trains; in frozen stages and in eval() the block's BN is frozen too."""
+    from mmdet.models import ResNet
+    backbone = ResNet(depth=50, frozen_stages=1, norm_eval=True, plugins=[dict(
+        cfg=dict(type=block), stages=(True, True, False, False), position='after_conv3')])
+    backbone.train()
+    plugin_norms = {n: m for n, m in backbone.named_modules() if isinstance(m, nn.BatchNorm2d)
+                    and any(p in n for p in ('cbam', 'coordinate_attention'))}
+    assert plugin_norms
+    before = {n: m.running_var.clone() for n, m in plugin_norms.items()}
+    own_before = backbone.layer2[0].bn1.running_var.clone()
+    backbone(torch.randn(2, 3, 64, 64))
+    for name, m in plugin_norms.items():
+        changed = not torch.equal(m.running_var, before[name])
+        assert changed == name.startswith('layer2'), name  # layer1 is frozen
+    assert torch.equal(backbone.layer2[0].bn1.running_var, own_before)  # norm_eval holds
+    backbone.eval()
+    frozen = {n: m.running_var.clone() for n, m in plugin_norms.items()}
+    backbone(torch.randn(2, 3, 64, 64))
+    assert all(torch.equal(m.running_var, frozen[n]) for n, m in plugin_norms.items())
+    # opting out: a backbone pretrained with its blocks keeps their statistics too
+    pretrained_with_blocks = ResNet(depth=50, norm_eval=True, plugins=[dict(
+        cfg=dict(type=block, norms_follow_block=False), stages=(False, True, False, False),
+        position='after_conv3')])
+    pretrained_with_blocks.train()  # (mmdet's ResNet.train returns None)
+    norms = [m for n, m in pretrained_with_blocks.named_modules()
+             if isinstance(m, nn.BatchNorm2d) and any(p in n for p in ('cbam', 'coordinate'))]
+    stats = [m.running_var.clone() for m in norms]
+    pretrained_with_blocks(torch.randn(2, 3, 64, 64))
+    assert all(torch.equal(m.running_var, s) for m, s in zip(norms, stats))

@@ -66,11 +66,11 @@ def test_two_process_train_then_test_give_bbox_and_segm_metrics(tiny_data, tmp_p
     assert osp.getsize(tmp_path / 'preds.pkl') > 0
 
 
-def _train_cmd(data, work, resume=False):
+def _train_cmd(data, work, resume=False, loader=()):
     cmd = [sys.executable, 'tools/train.py', DEMO,
            *_tiny_options(data, work, epochs=3,
                           extra=['randomness.seed=0', 'randomness.deterministic=True',
-                                 'train_cfg.val_interval=100'])]
+                                 'train_cfg.val_interval=100', *loader])]
     return cmd + (['--resume'] if resume else [])
 
 
@@ -78,13 +78,18 @@ def _weights(path):
     return torch.load(path, map_location='cpu', weights_only=True)['state_dict']
 
 
-def test_sigkill_mid_epoch_then_resume_gives_identical_weights(tiny_data, tmp_path):
+@pytest.mark.parametrize('loader', [
+    (),  # the demo's num_workers=0
+    ('train_dataloader.num_workers=2', 'train_dataloader.persistent_workers=True'),
+], ids=['main-process', '2-persistent-workers'])
+def test_sigkill_mid_epoch_then_resume_gives_identical_weights(tiny_data, tmp_path, loader):
     ref_work, work = tmp_path / 'ref', tmp_path / 'killed'
-    proc = _run(_train_cmd(tiny_data, ref_work), timeout=600)
+    proc = _run(_train_cmd(tiny_data, ref_work, loader=loader), timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
 
     log = open(tmp_path / 'killed.log', 'w')
-    child = subprocess.Popen(_train_cmd(tiny_data, work), cwd=REPO, env=ENV, stdout=log,
+    child = subprocess.Popen(_train_cmd(tiny_data, work, loader=loader), cwd=REPO, env=ENV,
+                             stdout=log,
                              stderr=subprocess.STDOUT)
     deadline = time.time() + 600
     while time.time() < deadline:  # wait until epoch 3 is under way, then SIGKILL
@@ -98,7 +103,7 @@ def test_sigkill_mid_epoch_then_resume_gives_identical_weights(tiny_data, tmp_pa
     assert not (work / 'epoch_3.pth').exists()
     assert find_latest_valid_checkpoint(str(work)).endswith('epoch_2.pth')
 
-    proc = _run(_train_cmd(tiny_data, work, resume=True), timeout=600)
+    proc = _run(_train_cmd(tiny_data, work, resume=True, loader=loader), timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'resumed epoch: 2' in proc.stdout + proc.stderr
     ref, resumed = _weights(ref_work / 'epoch_3.pth'), _weights(work / 'epoch_3.pth')

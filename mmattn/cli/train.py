@@ -77,6 +77,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     if randomness.get('seed') is not None:
         add_hook(cfg, dict(type='EpochReseedHook', seed=randomness['seed'],
                             diff_rank_seed=randomness.get('diff_rank_seed', False)))
+        loader = cfg.get('train_dataloader') or {}
+        if loader.get('num_workers', 0) > 0 and \
+                loader['dataset'].get('type') != 'EpochSeededDataset':
+            # worker processes reseeded per epoch: a resumed run replays augmentation
+            loader['dataset'] = dict(type='EpochSeededDataset', dataset=loader['dataset'],
+                                     seed=randomness['seed'])
     add_hook(cfg, dict(type='MetricsJSONHook'))
     runner = build_runner(cfg)
     runner.train()

@@ -6,6 +6,7 @@ from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 
 from mmattn.registry import register
+from .block_norms import NormsFollowBlockMixin
 from ._helpers import check_int, global_avg, global_max, reduced_channels
 
 
@@ -37,13 +38,15 @@ class _SpatialGate(nn.Module):
 
 
 @register(root=True)
-class CBAM(BaseModule):
+class CBAM(NormsFollowBlockMixin, BaseModule):
     """CBAM: channel gate then spatial gate, ``x * Mc(x)`` then ``* Ms(.)``; no
     residual inside the block (the residual is the host block's).
 
     Defaults follow the official code: r=16, 7x7 spatial conv, BN with
     ``eps=1e-5, momentum=0.01``. ``no_spatial=True`` gives the channel-only
-    variant the official code also offers.
+    variant the official code also offers. ``norms_follow_block``: see
+    ``block_norms.py`` (a backbone's ``norm_eval`` does not freeze this
+    block's BN unless it is False).
     """
 
     def __init__(self,
@@ -52,8 +55,9 @@ class CBAM(BaseModule):
                  spatial_kernel: int = 7,
                  no_spatial: bool = False,
                  norm_cfg: dict = dict(type='BN', eps=1e-5, momentum=0.01),
-                 init_cfg=None) -> None:
+                 norms_follow_block: bool = True, init_cfg=None) -> None:
         super().__init__(init_cfg)
+        self.norms_follow_block = norms_follow_block
         name = type(self).__name__
         mid = reduced_channels(name, in_channels, reduction)
         check_int(name, 'spatial_kernel', spatial_kernel)
@@ -64,6 +68,7 @@ class CBAM(BaseModule):
         self.spatial_gate = None if no_spatial else _SpatialGate(spatial_kernel, norm_cfg)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._sync_norm_modes()
         x = x * self.channel_gate(x)
         if self.spatial_gate is not None:
             x = x * self.spatial_gate(x)

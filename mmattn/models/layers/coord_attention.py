@@ -6,11 +6,12 @@ from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 
 from mmattn.registry import register
+from .block_norms import NormsFollowBlockMixin
 from ._helpers import check_int, hard_swish
 
 
 @register(root=True)
-class CoordinateAttention(BaseModule):
+class CoordinateAttention(NormsFollowBlockMixin, BaseModule):
     """Pool along W and along H, a shared 1x1 conv (bias) -> BN -> h_swish on
     the two concatenated strips, then one 1x1 conv (bias) + sigmoid per
     direction; ``out = x * a_h * a_w``.
@@ -18,12 +19,16 @@ class CoordinateAttention(BaseModule):
     Hidden width ``mip = max(min_channels, in_channels // reduction)``, official
     defaults 8 and 32. Layer names follow the official code (conv1, bn1,
     conv_h, conv_w). The official module also allows ``oup != inp``; as a plugin
-    this block keeps the channel count.
+    this block keeps the channel count. ``norms_follow_block``: see
+    ``block_norms.py`` (a backbone's ``norm_eval`` does not freeze this
+    block's BN unless it is False).
     """
 
     def __init__(self, in_channels: int, reduction: int = 32, min_channels: int = 8,
-                 norm_cfg: dict = dict(type='BN'), init_cfg=None) -> None:
+                 norm_cfg: dict = dict(type='BN'), norms_follow_block: bool = True,
+                 init_cfg=None) -> None:
         super().__init__(init_cfg)
+        self.norms_follow_block = norms_follow_block
         name = type(self).__name__
         check_int(name, 'in_channels', in_channels)
         check_int(name, 'reduction', reduction)
@@ -36,6 +41,7 @@ class CoordinateAttention(BaseModule):
         self.conv_w = nn.Conv2d(mip, in_channels, 1, bias=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._sync_norm_modes()
         h, w = x.shape[-2:]
         x_h = x.mean(dim=3, keepdim=True)                      # N, C, H, 1
         x_w = x.mean(dim=2, keepdim=True).transpose(2, 3)      # N, C, W, 1

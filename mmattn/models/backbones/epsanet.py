@@ -10,8 +10,8 @@ from mmdet.models.backbones.resnet import Bottleneck, ResNet
 from mmattn.registry import register
 from ..layers import PyramidSqueezeAttention
 from ..utils import checkpoint_keeping_norm_stats
-from ._arguments import check_stage_arguments
-from ._memory_format import input_to_channels_last, outputs_to_nchw, weights_to_channels_last
+from ..utils.arguments import check_stage_arguments
+from ..utils.memory_format import input_to_channels_last, outputs_to_nchw, weights_to_channels_last
 from .pretrained import init_weights_with_pretrained, split_pretrained
 
 NO_OFFICIAL_WEIGHTS = ('No official ImageNet weights for EPSANet were ever '

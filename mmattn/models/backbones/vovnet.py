@@ -13,10 +13,9 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmattn.registry import register
 from ..layers import EffectiveSqueezeExcitation
-from ..layers._helpers import check_choice
 from ..utils import checkpoint_keeping_norm_stats
-from ._arguments import check_stage_arguments
-from ._memory_format import input_to_channels_last, outputs_to_nchw, weights_to_channels_last
+from ..utils.arguments import check_choice, check_stage_arguments
+from ..utils.memory_format import input_to_channels_last, outputs_to_nchw, weights_to_channels_last
 from .pretrained import init_weights_with_pretrained
 
 # The seven official specs: stem widths, per-stage 3x3 widths, per-stage output

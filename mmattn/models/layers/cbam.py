@@ -7,7 +7,8 @@ from mmengine.model import BaseModule
 
 from mmattn.registry import register
 from .block_norms import NormsFollowBlockMixin
-from ._helpers import check_int, global_avg, global_max, reduced_channels
+from ..utils.arguments import check_int, reduced_channels
+from ..utils.functional import global_avg, global_max
 
 
 class _ChannelGate(nn.Module):

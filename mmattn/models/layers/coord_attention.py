@@ -7,7 +7,8 @@ from mmengine.model import BaseModule
 
 from mmattn.registry import register
 from .block_norms import NormsFollowBlockMixin
-from ._helpers import check_int, hard_swish
+from ..utils.arguments import check_int
+from ..utils.functional import hard_swish
 
 
 @register(root=True)

@@ -3,8 +3,8 @@ for Semantic Segmentation", ICCV 2019), as in ``speedinghzl/CCNet``."""
 import torch
 
 from mmattn.registry import register
-from ._helpers import check_int
-from ._query_key_value import QueryKeyValueAttention
+from ..utils.arguments import check_int
+from .query_key_value import QueryKeyValueAttention
 
 
 @register(root=True)

@@ -6,8 +6,9 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from mmattn.registry import register
-from ._helpers import check_int, flatten_spatial, fp32_bmm
-from ._query_key_value import QueryKeyValueAttention
+from ..utils.arguments import check_int
+from ..utils.functional import flatten_spatial, fp32_bmm
+from .query_key_value import QueryKeyValueAttention
 
 
 @register(root=True)

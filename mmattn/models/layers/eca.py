@@ -1,5 +1,6 @@
 """Efficient Channel Attention (Wang et al., "ECA-Net", CVPR 2020), as in
 ``BangguWu/ECANet: models/eca_module.py``."""
+import math
 from typing import Union
 
 import torch
@@ -7,7 +8,14 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from mmattn.registry import register
-from ._helpers import check_int, eca_kernel_size, global_avg
+from ..utils.arguments import check_int
+from ..utils.functional import global_avg
+
+
+def eca_kernel_size(channels: int, gamma: int = 2, beta: int = 1) -> int:
+    """ECA-Net's adaptive kernel size: nearest odd of |log2(C)/gamma + b/gamma|."""
+    t = int(abs((math.log2(channels) + beta) / gamma))
+    return t if t % 2 else t + 1
 
 
 @register(root=True)

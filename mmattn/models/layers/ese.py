@@ -5,7 +5,8 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from mmattn.registry import register
-from ._helpers import check_choice, check_int, global_avg, hard_sigmoid
+from ..utils.arguments import check_choice, check_int
+from ..utils.functional import global_avg, hard_sigmoid
 
 
 @register(root=True)

@@ -7,7 +7,8 @@ import torch
 from mmcv.cnn import ContextBlock
 
 from mmattn.registry import register
-from ._helpers import check_choice, check_int, flatten_spatial, fp32_bmm, global_avg
+from ..utils.arguments import check_choice, check_int
+from ..utils.functional import flatten_spatial, fp32_bmm, global_avg
 
 
 @register(root=True)

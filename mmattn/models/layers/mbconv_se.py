@@ -9,7 +9,8 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from mmattn.registry import register
-from ._helpers import check_int, global_avg
+from ..utils.arguments import check_int
+from ..utils.functional import global_avg
 
 
 @register(root=True)

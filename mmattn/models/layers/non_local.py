@@ -6,7 +6,8 @@ from mmcv.cnn import NonLocal2d
 from mmengine.model import constant_init, normal_init
 
 from mmattn.registry import register
-from ._helpers import check_choice, flatten_spatial, reduced_channels
+from ..utils.arguments import check_choice, reduced_channels
+from ..utils.functional import flatten_spatial
 
 _MODES = ('embedded_gaussian', 'dot_product', 'gaussian', 'concatenation')
 

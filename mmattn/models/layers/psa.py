@@ -9,8 +9,8 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from mmattn.registry import register
-from ._helpers import (check_divisible, check_int, check_same_length, global_avg,
-                       reduced_channels)
+from ..utils.arguments import check_divisible, check_int, check_same_length, reduced_channels
+from ..utils.functional import global_avg
 from .se import SqueezeExcitation
 
 

@@ -6,7 +6,7 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from mmattn.registry import register
-from ._helpers import check_choice
+from ..utils.arguments import check_choice
 from .se import SqueezeExcitation
 
 

@@ -4,7 +4,8 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from mmattn.registry import register
-from ._helpers import global_avg, reduced_channels
+from ..utils.arguments import reduced_channels
+from ..utils.functional import global_avg
 
 
 @register(root=True)

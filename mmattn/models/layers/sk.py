@@ -8,7 +8,8 @@ from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 
 from mmattn.registry import register
-from ._helpers import check_divisible, check_int, global_avg
+from ..utils.arguments import check_divisible, check_int
+from ..utils.functional import global_avg
 
 
 @register(root=True)

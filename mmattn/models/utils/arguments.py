@@ -1,10 +1,6 @@
-"""Small helpers shared by the attention blocks: argument checks and
-precision-safe primitives. Kept free of any block-specific logic."""
-import math
+"""Argument checks shared by mmattn's blocks and backbones: each raises a
+ValueError that names the module, the argument, its value and what is valid."""
 from typing import Any, Iterable, Sequence
-
-import torch
-import torch.nn.functional as F
 
 
 def check_int(block: str, arg: str, value: Any, minimum: int = 1) -> int:
@@ -51,41 +47,11 @@ def check_same_length(block: str, **sequences: Sequence) -> None:
                          f'length, got lengths {lengths}')
 
 
-def global_avg(x: torch.Tensor) -> torch.Tensor:
-    """Mean over H and W, kept as (N, C, 1, 1). Plain ``mean`` rather than
-    adaptive pooling: exportable, deterministic on CUDA, any H x W."""
-    return x.mean(dim=(2, 3), keepdim=True)
-
-
-def global_max(x: torch.Tensor) -> torch.Tensor:
-    return x.amax(dim=(2, 3), keepdim=True)
-
-
-def hard_sigmoid(x: torch.Tensor) -> torch.Tensor:
-    """relu6(x + 3) / 6, the hard sigmoid of MobileNetV3 and CenterMask's eSE."""
-    return F.relu6(x + 3.0) / 6.0
-
-
-def hard_swish(x: torch.Tensor) -> torch.Tensor:
-    return x * hard_sigmoid(x)
-
-
-def fp32_bmm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Batched matmul in float32 whatever the autocast state.
-
-    Attention energies (HW x HW, C x C) overflow float16 easily; this keeps
-    them, and the softmax that follows, in float32.
-    """
-    with torch.autocast(device_type=a.device.type, enabled=False):
-        return torch.bmm(a.float(), b.float())
-
-
-def flatten_spatial(x: torch.Tensor) -> torch.Tensor:
-    """(N, C, H, W) -> (N, C, H*W); works for channels_last inputs too."""
-    return x.reshape(x.shape[0], x.shape[1], -1)
-
-
-def eca_kernel_size(channels: int, gamma: int = 2, beta: int = 1) -> int:
-    """ECA-Net's adaptive kernel size: nearest odd of |log2(C)/gamma + b/gamma|."""
-    t = int(abs((math.log2(channels) + beta) / gamma))
-    return t if t % 2 else t + 1
+def check_stage_arguments(backbone: str, num_stages: int, out_indices: Sequence[int],
+                          frozen_stages: int) -> None:
+    if not out_indices or any(not 0 <= i < num_stages for i in out_indices):
+        raise ValueError(f'{backbone}: out_indices={tuple(out_indices)} is invalid; '
+                         f'expected indices in 0..{num_stages - 1}')
+    if not -1 <= frozen_stages <= num_stages:
+        raise ValueError(f'{backbone}: frozen_stages={frozen_stages} is invalid; '
+                         f'expected -1..{num_stages}')

@@ -4,7 +4,7 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
-from ._helpers import reduced_channels
+from ..utils.arguments import reduced_channels
 
 
 class QueryKeyValueAttention(BaseModule):

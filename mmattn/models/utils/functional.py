@@ -1,0 +1,38 @@
+"""Tensor functions shared by the attention blocks, written to be exportable
+and precision-safe (no adaptive pooling sizes, float32 energies)."""
+import torch
+import torch.nn.functional as F
+
+
+def global_avg(x: torch.Tensor) -> torch.Tensor:
+    """Mean over H and W, kept as (N, C, 1, 1). Plain ``mean`` rather than
+    adaptive pooling: exportable, deterministic on CUDA, any H x W."""
+    return x.mean(dim=(2, 3), keepdim=True)
+
+
+def global_max(x: torch.Tensor) -> torch.Tensor:
+    return x.amax(dim=(2, 3), keepdim=True)
+
+
+def hard_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    """relu6(x + 3) / 6, the hard sigmoid of MobileNetV3 and CenterMask's eSE."""
+    return F.relu6(x + 3.0) / 6.0
+
+
+def hard_swish(x: torch.Tensor) -> torch.Tensor:
+    return x * hard_sigmoid(x)
+
+
+def fp32_bmm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Batched matmul in float32 whatever the autocast state.
+
+    Attention energies (HW x HW, C x C) overflow float16 easily; this keeps
+    them, and the softmax that follows, in float32.
+    """
+    with torch.autocast(device_type=a.device.type, enabled=False):
+        return torch.bmm(a.float(), b.float())
+
+
+def flatten_spatial(x: torch.Tensor) -> torch.Tensor:
+    """(N, C, H, W) -> (N, C, H*W); works for channels_last inputs too."""
+    return x.reshape(x.shape[0], x.shape[1], -1)

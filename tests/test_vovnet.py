@@ -260,3 +260,79 @@ def test_with_cp_updates_bn_statistics_once_per_step():
             assert int(value) == int(plain_buffers[name]) == 1, name
         else:  # equal up to the per-piece fusion's float32 rounding
             torch.testing.assert_close(value, plain_buffers[name], rtol=1e-5, atol=1e-6)
+
+
+def _official_forward(weights, arch, x):
+    """The official VoVNet's forward in eval mode, written from its module layout
+    (stem_1..3, OSA blocks of conv3x3 or dw_conv3x3 layers, reduction before a
+    depthwise block that changes width, concat 1x1, eSE = relu6(fc(mean)+3)/6,
+    identity from the second block of a stage, 3x3/2 ceil-mode max pool before
+    stages 3-5) with plain functional ops on a dict of official weights."""
+    from test_vovnet_converters import OFFICIAL_SPECS
+    stem, conv_ch, out_ch, num_layers, blocks, depthwise = OFFICIAL_SPECS[arch]
+
+    def bn(prefix, y):
+        return F.batch_norm(y, weights[f'{prefix}.running_mean'], weights[f'{prefix}.running_var'],
+                            weights[f'{prefix}.weight'], weights[f'{prefix}.bias'], eps=1e-5)
+
+    def conv_bn_relu(prefix, y, stride=1):
+        w = weights[f'{prefix}/conv.weight']
+        return F.relu(bn(f'{prefix}/norm', F.conv2d(y, w, stride=stride, padding=w.shape[-1] // 2)))
+
+    def dw_bn_relu(prefix, y, stride=1):
+        y = F.conv2d(y, weights[f'{prefix}/dw_conv3x3.weight'], stride=stride, padding=1,
+                     groups=y.shape[1])
+        return F.relu(bn(f'{prefix}/pw_norm', F.conv2d(y, weights[f'{prefix}/pw_conv1x1.weight'])))
+
+    layer = dw_bn_relu if depthwise else conv_bn_relu
+    y = conv_bn_relu('stem.stem_1', x, 2)
+    y = layer('stem.stem_3', layer('stem.stem_2', y, 1), 2)
+    outs = []
+    for s in range(4):
+        if s:
+            y = F.max_pool2d(y, 3, 2, ceil_mode=True)
+        for b in range(1, blocks[s] + 1):
+            name = f'OSA{s + 2}_{b}'
+            prefix = f'stage{s + 2}.{name}'
+            pieces, z = [y], y
+            if f'{prefix}.conv_reduction.{name}_reduction_0/conv.weight' in weights:
+                z = conv_bn_relu(f'{prefix}.conv_reduction.{name}_reduction_0', z)
+            for i in range(num_layers):
+                z = layer(f'{prefix}.layers.{i}.{name}_{i}', z)
+                pieces.append(z)
+            z = conv_bn_relu(f'{prefix}.concat.{name}_concat', torch.cat(pieces, 1))
+            gate = F.conv2d(z.mean((2, 3), keepdim=True), weights[f'{prefix}.ese.fc.weight'],
+                            weights[f'{prefix}.ese.fc.bias'])
+            z = z * F.relu6(gate + 3) / 6
+            y = z + y if b > 1 else z
+        outs.append(y)
+    return outs
+
+
+@pytest.mark.parametrize('arch', ['V-19-slim-dw-eSE', 'V-19-dw-eSE', 'V-19-slim-eSE', 'V-39-eSE'])
+def test_whole_network_matches_an_independent_official_forward(arch):
+    """Stem, depthwise layers and reductions, identity blocks, pooling: the
+    whole backbone against the official computation in float64."""
+    from test_vovnet_converters import official_shapes
+    torch.manual_seed(3)
+    weights = {}
+    for key, shape in official_shapes(arch).items():
+        if key.endswith('running_var'):
+            weights[key] = torch.rand(shape, dtype=torch.float64) + 0.5
+        elif key.endswith('.weight') and len(shape) == 4:
+            fan_in = shape[1] * shape[2] * shape[3]
+            weights[key] = torch.randn(shape, dtype=torch.float64) * (2 / fan_in) ** 0.5
+        else:
+            weights[key] = torch.randn(shape, dtype=torch.float64) * 0.1 + (
+                1.0 if key.endswith('norm.weight') else 0.0)
+    model = VoVNet(arch, channels_last=False).double().eval()
+    result = model.load_state_dict(weights, strict=False)
+    assert not result.unexpected_keys
+    assert all(k.endswith('num_batches_tracked') for k in result.missing_keys)
+    x = torch.randn(1, 3, 67, 61, dtype=torch.float64)  # odd sizes: ceil-mode pooling matters
+    with torch.no_grad():
+        expected = _official_forward(weights, arch, x)
+        got = model(x)
+    for e, g in zip(expected, got):
+        assert e.shape == g.shape
+        torch.testing.assert_close(g, e, rtol=1e-9, atol=1e-9)

@@ -88,9 +88,9 @@ def test_sigkill_mid_epoch_then_resume_gives_identical_weights(tiny_data, tmp_pa
     assert proc.returncode == 0, proc.stderr[-3000:]
 
     log = open(tmp_path / 'killed.log', 'w')
+    # its own process group, killed whole (as a job scheduler does), data workers included
     child = subprocess.Popen(_train_cmd(tiny_data, work, loader=loader), cwd=REPO, env=ENV,
-                             stdout=log,
-                             stderr=subprocess.STDOUT)
+                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.time() + 600
     while time.time() < deadline:  # wait until epoch 3 is under way, then SIGKILL
         text = open(tmp_path / 'killed.log').read()
@@ -98,7 +98,7 @@ def test_sigkill_mid_epoch_then_resume_gives_identical_weights(tiny_data, tmp_pa
             break
         assert child.poll() is None, text[-3000:]
         time.sleep(0.2)
-    child.send_signal(signal.SIGKILL)
+    os.killpg(child.pid, signal.SIGKILL)
     child.wait()
     assert not (work / 'epoch_3.pth').exists()
     assert find_latest_valid_checkpoint(str(work)).endswith('epoch_2.pth')

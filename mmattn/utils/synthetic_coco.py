@@ -10,14 +10,14 @@ visible region. A fraction of images has no objects. Same seed, same files.
 import json
 import os
 import os.path as osp
-import shutil
-import tempfile
 from typing import Dict, List
 
 import cv2
 import numpy as np
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.ops import unary_union
+
+from .staged_directory import staged_directory
 
 CLASSES = ('rectangle', 'triangle', 'circle', 'star')
 LAYOUTS = ('synthetic', 'coco')
@@ -134,10 +134,7 @@ def make_synthetic_coco(out_dir: str, num_train: int = 200, num_val: int = 50,
     else:
         names, category_ids = list(CLASSES), [i + 1 for i in range(len(CLASSES))]
     out_dir = osp.abspath(out_dir)
-    parent = osp.dirname(out_dir)
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix='.synthetic_coco_', dir=parent)
-    try:
+    with staged_directory(out_dir) as staging:
         os.makedirs(osp.join(staging, 'annotations'))
         rng = np.random.default_rng(seed)
         categories = [dict(id=i + 1, name=n, supercategory='shape') for i, n in enumerate(names)]
@@ -154,11 +151,5 @@ def make_synthetic_coco(out_dir: str, num_train: int = 200, num_val: int = 50,
             with open(osp.join(staging, 'annotations', f'instances_{split}{suffix}.json'),
                       'w') as f:
                 json.dump(dict(images=images, annotations=anns, categories=categories), f)
-        if osp.isdir(out_dir):
-            shutil.rmtree(out_dir)
-        os.replace(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return {split: osp.join(out_dir, 'annotations', f'instances_{split}{suffix}.json')
             for split in ('train', 'val')}

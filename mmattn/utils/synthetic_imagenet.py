@@ -16,11 +16,11 @@ place at the end.
 """
 import os
 import os.path as osp
-import shutil
-import tempfile
 from typing import Dict
 
 import numpy as np
+
+from .staged_directory import staged_directory
 
 TEXTURES = ('horizontal_stripes', 'vertical_stripes', 'checkerboard', 'dots', 'rings',
             'cross_hatch')
@@ -75,10 +75,7 @@ def make_synthetic_imagenet(out_dir: str, num_classes: int = 6, train_per_class:
             raise ValueError(f'make_synthetic_imagenet: {arg}={value!r} must be an integer '
                              f'>= {low}')
     out_dir = osp.abspath(out_dir)
-    parent = osp.dirname(out_dir)
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix='.synthetic_imagenet_', dir=parent)
-    try:
+    with staged_directory(out_dir) as staging:
         rng = np.random.default_rng(seed)
         os.makedirs(osp.join(staging, 'meta'))
         os.makedirs(osp.join(staging, 'val'))
@@ -101,10 +98,4 @@ def make_synthetic_imagenet(out_dir: str, num_classes: int = 6, train_per_class:
         for split, lines in (('train', train_lines), ('val', val_lines)):
             with open(osp.join(staging, 'meta', f'{split}.txt'), 'w', encoding='utf-8') as f:
                 f.write('\n'.join(lines) + '\n')
-        if osp.isdir(out_dir):
-            shutil.rmtree(out_dir)
-        os.replace(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return {split: osp.join(out_dir, 'meta', f'{split}.txt') for split in ('train', 'val')}

@@ -317,3 +317,20 @@ def test_classification_config_builds_and_trains_one_step(path):
     assert torch.isfinite(losses['loss'])
     losses['loss'].backward()
     assert model.backbone.conv1.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize('config', [IN1K_50, 'configs/demo/epsanet50_synthetic_imagenet.py'])
+def test_imagenet_config_without_mmpretrain_is_one_clear_line(config):
+    code = ('import builtins, sys\n'
+            'real = builtins.__import__\n'
+            'def without_mmpretrain(name, *args, **kwargs):\n'
+            '    if name.split(".")[0] == "mmpretrain":\n'
+            '        raise ImportError("No module named mmpretrain")\n'
+            '    return real(name, *args, **kwargs)\n'
+            'builtins.__import__ = without_mmpretrain\n'
+            'from mmattn.cli.train import main\n'
+            f'sys.exit(main([{config!r}, "--preflight"]))\n')
+    proc = _run([sys.executable, '-c', code])
+    assert proc.returncode == 2 and 'Traceback' not in proc.stderr, proc.stderr[-2000:]
+    assert f"config '{config}' is an mmpretrain (ImageNet pre-training) config" in proc.stderr
+    assert 'pip install -e ".[pretrain]"' in proc.stderr

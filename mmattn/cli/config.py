@@ -31,7 +31,9 @@ def load_config(path: str, cfg_options: Optional[dict], work_dir: Optional[str])
     try:
         cfg = Config.fromfile(path)
     except Exception as error:  # noqa: BLE001
-        if _needs_mmpretrain(path) and not _importable('mmattn.pretrain'):
+        if (('mmpretrain' in str(error) or 'mmattn.pretrain' in str(error)
+                or _needs_mmpretrain(path))
+                and not _importable('mmattn.pretrain')):
             raise UsageError(f'config {path!r} is an mmpretrain (ImageNet pre-training) config, '
                              f'and mmpretrain cannot be used here: {_import_error("mmattn.pretrain")}'
                              ) from error

@@ -59,9 +59,9 @@ def _data_globals() -> Dict[Tuple[str, str], object]:
                  '_rebuild_parameter', '_rebuild_parameter_with_state'):
         if hasattr(torch._utils, name):
             allowed[('torch._utils', name)] = getattr(torch._utils, name)
-    for name in dir(torch):
-        if isinstance(getattr(torch, name, None), torch.dtype):
-            allowed[('torch', name)] = getattr(torch, name)
+    for name, value in vars(torch).items():  # vars: no lazy submodule gets imported
+        if isinstance(value, torch.dtype):
+            allowed[('torch', name)] = value
     allowed.update(_numpy_globals())
     return allowed
 

@@ -31,12 +31,13 @@ def load_config(path: str, cfg_options: Optional[dict], work_dir: Optional[str])
     try:
         cfg = Config.fromfile(path)
     except Exception as error:  # noqa: BLE001
-        if (('mmpretrain' in str(error) or 'mmattn.pretrain' in str(error)
-                or _needs_mmpretrain(path))
-                and not _importable('mmattn.pretrain')):
-            raise UsageError(f'config {path!r} is an mmpretrain (ImageNet pre-training) config, '
-                             f'and mmpretrain cannot be used here: {_import_error("mmattn.pretrain")}'
-                             ) from error
+        if 'mmpretrain' in str(error) or 'mmattn.pretrain' in str(error) \
+                or _needs_mmpretrain(path):
+            reason = _import_error('mmattn.pretrain')
+            if reason is not None:
+                raise UsageError(f'config {path!r} is an mmpretrain (ImageNet pre-training) '
+                                 f'config, and mmpretrain cannot be used here: {reason}'
+                                 ) from error
         raise
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
@@ -53,7 +54,3 @@ def _import_error(module: str) -> Optional[str]:
     except Exception as error:  # noqa: BLE001
         return str(error)
     return None
-
-
-def _importable(module: str) -> bool:
-    return _import_error(module) is None

@@ -8,7 +8,6 @@ against a model built with the inferred spec.
 import re
 from typing import Dict, List, Optional, Tuple
 
-import numpy as np
 import torch
 
 from mmattn.engine import safe_load
@@ -18,21 +17,13 @@ DETECTRON2_PREFIXES = ('backbone.bottom_up.', 'module.backbone.bottom_up.', 'bac
 
 def load_checkpoint_file(path: str) -> Dict[str, torch.Tensor]:
     """Read a ``.pth``/``.pkl`` checkpoint (data only: nothing in the file is
-    executed); unwrap ``model``/``state_dict``; turn numpy arrays into tensors."""
-    data = safe_load.load_checkpoint_file(path)
-    for key in ('model', 'state_dict'):
-        if isinstance(data, dict) and isinstance(data.get(key), dict):
-            data = data[key]
-    if not isinstance(data, dict):
-        raise ValueError(f'{path}: expected a dict of weights (optionally under "model" or '
-                         f'"state_dict"), got {type(data).__name__}')
-    state = {}
-    for k, v in data.items():
-        if isinstance(v, np.ndarray):
-            v = torch.from_numpy(np.ascontiguousarray(v))
-        if isinstance(v, torch.Tensor):
-            state[k] = v
-    return state
+    executed); unwrap ``model``/``state_dict``; turn numpy arrays into tensors.
+    Keys keep any ``module.`` prefix (``convert_detectron2`` handles it)."""
+    from mmattn.models.backbones.pretrained import state_dict_of
+    try:
+        return state_dict_of(safe_load.load_checkpoint_file(path), strip_module=False)
+    except ValueError as error:
+        raise ValueError(f'{path}: {error}') from error
 
 
 def _backbone_key(key: str) -> Optional[str]:

@@ -46,8 +46,8 @@ class SafeCheckpointHook(Hook):
         plain = {}
         for key, buffer in hub.get('log_scalars', {}).items():
             logs, counts = buffer.data
-            plain[key] = dict(log_history=torch.from_numpy(np.asarray(logs).copy()),
-                              count_history=torch.from_numpy(np.asarray(counts).copy()),
+            plain[key] = dict(log_history=_to_plain(np.asarray(logs)),
+                              count_history=_to_plain(np.asarray(counts)),
                               max_length=int(buffer.max_length))
         hub['log_scalars'] = plain
         for key in ('runtime_info', 'resumed_keys'):

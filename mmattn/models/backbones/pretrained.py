@@ -16,6 +16,7 @@ Same config as mmengine's ``PretrainedInit`` (``checkpoint``, ``prefix``,
 import os.path as osp
 from typing import Dict, List, Optional, Tuple, Union
 
+import numpy as np
 import torch
 import torch.nn as nn
 from mmengine.logging import print_log
@@ -56,16 +57,28 @@ def check_pretrained_file(init_cfg: InitCfg, backbone: str, hint: str) -> None:
             f'with --cfg-options model.backbone.init_cfg=None.')
 
 
-def state_dict_of(checkpoint: dict) -> Dict[str, torch.Tensor]:
+def state_dict_of(checkpoint: dict, strip_module: bool = True) -> Dict[str, torch.Tensor]:
     """The weights of a checkpoint in any of the usual wrappings (mmengine's and
     the official ``main.py``'s ``state_dict``, detectron2's ``model``, or a bare
-    state dict), with DataParallel/DDP's ``module.`` prefixes removed."""
+    state dict) as tensors (detectron2's ``.pkl`` holds numpy arrays), with
+    DataParallel/DDP's ``module.`` prefixes removed unless ``strip_module`` is
+    False. Raises ValueError for anything that is not a dict of weights."""
     for key in ('state_dict', 'model'):
         if isinstance(checkpoint, dict) and isinstance(checkpoint.get(key), dict):
             checkpoint = checkpoint[key]
             break
-    return {k[len('module.'):] if k.startswith('module.') else k: v
-            for k, v in checkpoint.items() if isinstance(v, torch.Tensor)}
+    if not isinstance(checkpoint, dict):
+        raise ValueError(f'expected a dict of weights (optionally under "model" or '
+                         f'"state_dict"), got {type(checkpoint).__name__}')
+    weights = {}
+    for key, value in checkpoint.items():
+        if isinstance(value, np.ndarray):
+            value = torch.from_numpy(np.ascontiguousarray(value))
+        if isinstance(value, torch.Tensor):
+            if strip_module and key.startswith('module.'):
+                key = key[len('module.'):]
+            weights[key] = value
+    return weights
 
 
 def select_prefix(state_dict: Dict[str, torch.Tensor], prefix: Optional[str],

@@ -27,7 +27,9 @@ INSTALL_REQUIRES = [
     'numpy',
 ]
 
-TESTS_REQUIRE = ['pytest', 'onnx', 'onnxruntime']
+# Backbone export (tools/deployment/export_backbone_onnx.py).
+DEPLOY_REQUIRE = ['onnx', 'onnxruntime']
+TESTS_REQUIRE = ['pytest'] + DEPLOY_REQUIRE
 
 
 def matching_torchvision() -> str:
@@ -58,7 +60,8 @@ setup(
     include_package_data=False,
     package_data={'mmattn': ['.mim/model-index.yml', '.mim/configs/**/*.py', '.mim/configs/**/*.md']},
     install_requires=INSTALL_REQUIRES,
-    extras_require={'tests': TESTS_REQUIRE, 'pretrain': PRETRAIN_REQUIRE},
+    extras_require={'tests': TESTS_REQUIRE, 'pretrain': PRETRAIN_REQUIRE,
+                    'deploy': DEPLOY_REQUIRE},
     entry_points={'console_scripts': ['mmattn-train=mmattn.cli.train:main',
                                       'mmattn-test=mmattn.cli.test:main']},
     zip_safe=False,

@@ -1,4 +1,5 @@
 """Attention blocks, one per file; ``build_attention`` builds one by name."""
+from .attention_probe import PROBE_LAYOUTS, AttentionProbe
 from .cbam import CBAM
 from .coord_attention import CoordinateAttention
 from .criss_cross import RecurrentCrissCrossAttention
@@ -16,7 +17,7 @@ from .se import SqueezeExcitation
 from .sk import SelectiveKernel
 
 __all__ = [
-    'ATTENTION_BLOCKS', 'CONV_REPLACING', 'build_attention', 'CBAM', 'FrozenBatchNorm2d',
+    'AttentionProbe', 'PROBE_LAYOUTS', 'ATTENTION_BLOCKS', 'CONV_REPLACING', 'build_attention', 'CBAM', 'FrozenBatchNorm2d',
     'CoordinateAttention', 'RecurrentCrissCrossAttention', 'DANetChannelAttention',
     'DANetPositionAttention', 'DualAttention', 'EfficientChannelAttention',
     'EffectiveSqueezeExcitation', 'GlobalContextBlock', 'MBConvSqueezeExcitation',

@@ -9,6 +9,7 @@ from mmattn.registry import register
 from .block_norms import NormsFollowBlockMixin
 from ..utils.arguments import check_int, reduced_channels
 from ..utils.functional import global_avg, global_max
+from .attention_probe import AttentionProbe
 
 
 class _ChannelGate(nn.Module):
@@ -67,10 +68,12 @@ class CBAM(NormsFollowBlockMixin, BaseModule):
         self.in_channels = in_channels
         self.channel_gate = _ChannelGate(in_channels, mid)
         self.spatial_gate = None if no_spatial else _SpatialGate(spatial_kernel, norm_cfg)
+        self.channel_probe = AttentionProbe('channel')
+        self.spatial_probe = None if no_spatial else AttentionProbe('spatial')
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._sync_norm_modes()
-        x = x * self.channel_gate(x)
+        x = x * self.channel_probe(self.channel_gate(x))
         if self.spatial_gate is not None:
-            x = x * self.spatial_gate(x)
+            x = x * self.spatial_probe(self.spatial_gate(x))
         return x

@@ -9,6 +9,7 @@ from mmattn.registry import register
 from .block_norms import NormsFollowBlockMixin
 from ..utils.arguments import check_int
 from ..utils.functional import hard_swish
+from .attention_probe import AttentionProbe
 
 
 @register(root=True)
@@ -40,6 +41,8 @@ class CoordinateAttention(NormsFollowBlockMixin, BaseModule):
         self.bn1 = build_norm_layer(norm_cfg, mip)[1]
         self.conv_h = nn.Conv2d(mip, in_channels, 1, bias=True)
         self.conv_w = nn.Conv2d(mip, in_channels, 1, bias=True)
+        self.probe_h = AttentionProbe('height')
+        self.probe_w = AttentionProbe('width')
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._sync_norm_modes()
@@ -48,6 +51,6 @@ class CoordinateAttention(NormsFollowBlockMixin, BaseModule):
         x_w = x.mean(dim=2, keepdim=True).transpose(2, 3)      # N, C, W, 1
         y = hard_swish(self.bn1(self.conv1(torch.cat([x_h, x_w], dim=2))))
         y_h, y_w = torch.split(y, [h, w], dim=2)
-        a_h = torch.sigmoid(self.conv_h(y_h))
-        a_w = torch.sigmoid(self.conv_w(y_w.transpose(2, 3)))
+        a_h = self.probe_h(torch.sigmoid(self.conv_h(y_h)))
+        a_w = self.probe_w(torch.sigmoid(self.conv_w(y_w.transpose(2, 3))))
         return x * a_w * a_h

@@ -4,6 +4,7 @@ import torch
 
 from mmattn.registry import register
 from ..utils.arguments import check_int
+from .attention_probe import AttentionProbe
 from .query_key_value import QueryKeyValueAttention
 
 
@@ -24,6 +25,7 @@ class RecurrentCrissCrossAttention(QueryKeyValueAttention):
                  init_cfg=None) -> None:
         super().__init__(in_channels, reduction, init_cfg)
         self.recurrence = check_int(type(self).__name__, 'recurrence', recurrence)
+        self.probe = AttentionProbe('criss_cross')
 
     def _attend(self, x: torch.Tensor) -> torch.Tensor:
         h = x.shape[2]
@@ -35,7 +37,7 @@ class RecurrentCrissCrossAttention(QueryKeyValueAttention):
             centre = (rows[:, None] == rows[None, :]).unsqueeze(1)  # (h, 1, i): i == h
             energy_h = energy_h.masked_fill(centre, float('-inf'))
             energy_w = torch.einsum('nchw,nchj->nhwj', q, k)
-            attention = torch.softmax(torch.cat([energy_h, energy_w], dim=-1), dim=-1)
+            attention = self.probe(torch.softmax(torch.cat([energy_h, energy_w], dim=-1), dim=-1))
             att_h, att_w = attention[..., :h], attention[..., h:]
             out = (torch.einsum('nhwi,nciw->nchw', att_h, v) +
                    torch.einsum('nhwj,nchj->nchw', att_w, v))

@@ -8,6 +8,7 @@ from mmengine.model import BaseModule
 from mmattn.registry import register
 from ..utils.arguments import check_int
 from ..utils.functional import flatten_spatial, fp32_bmm
+from .attention_probe import AttentionProbe
 from .query_key_value import QueryKeyValueAttention
 
 
@@ -17,10 +18,16 @@ class DANetPositionAttention(QueryKeyValueAttention):
     energy (no scaling, as in the official code); ``gamma * out + x`` with
     ``gamma`` starting at 0. Energy and softmax in float32 under autocast."""
 
+    def __init__(self, in_channels: int, reduction: int = 8, init_cfg=None) -> None:
+        super().__init__(in_channels, reduction, init_cfg)
+        self.probe = AttentionProbe('pairwise')
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         query = flatten_spatial(self.query_conv(x)).transpose(1, 2)   # N, HW, C'
         key = flatten_spatial(self.key_conv(x))                       # N, C', HW
         attention = torch.softmax(fp32_bmm(query, key), dim=-1)       # N, HW, HW
+        size = tuple(x.shape[2:])
+        attention = self.probe(attention, query_size=size, key_size=size)
         value = flatten_spatial(self.value_conv(x))                   # N, C, HW
         out = fp32_bmm(value, attention.transpose(1, 2)).to(x.dtype)
         return self.gamma * out.reshape(x.shape) + x
@@ -37,6 +44,7 @@ class DANetChannelAttention(BaseModule):
         super().__init__(init_cfg)
         self.in_channels = check_int(type(self).__name__, 'in_channels', in_channels)
         self.gamma = nn.Parameter(torch.zeros(1))
+        self.probe = AttentionProbe('channel_pairwise')
 
     def init_weights(self) -> None:
         super().init_weights()
@@ -46,7 +54,7 @@ class DANetChannelAttention(BaseModule):
         flat = flatten_spatial(x)                                     # N, C, HW
         energy = fp32_bmm(flat, flat.transpose(1, 2))                 # N, C, C
         energy = energy.amax(dim=-1, keepdim=True) - energy
-        attention = torch.softmax(energy, dim=-1)
+        attention = self.probe(torch.softmax(energy, dim=-1))
         out = fp32_bmm(attention, flat).to(x.dtype)
         return self.gamma * out.reshape(x.shape) + x
 

@@ -10,6 +10,7 @@ from mmengine.model import BaseModule
 from mmattn.registry import register
 from ..utils.arguments import check_int
 from ..utils.functional import global_avg
+from .attention_probe import AttentionProbe
 
 
 def eca_kernel_size(channels: int, gamma: int = 2, beta: int = 1) -> int:
@@ -40,8 +41,9 @@ class EfficientChannelAttention(BaseModule):
         self.in_channels = in_channels
         self.kernel_size = kernel_size
         self.conv = nn.Conv1d(1, 1, kernel_size, padding=(kernel_size - 1) // 2, bias=False)
+        self.probe = AttentionProbe('channel')
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c = x.shape[:2]
         y = self.conv(global_avg(x).reshape(n, 1, c))
-        return x * torch.sigmoid(y).reshape(n, c, 1, 1)
+        return x * self.probe(torch.sigmoid(y).reshape(n, c, 1, 1))

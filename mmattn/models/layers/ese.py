@@ -7,6 +7,7 @@ from mmengine.model import BaseModule
 from mmattn.registry import register
 from ..utils.arguments import check_choice, check_int
 from ..utils.functional import global_avg, hard_sigmoid
+from .attention_probe import AttentionProbe
 
 
 @register(root=True)
@@ -28,6 +29,7 @@ class EffectiveSqueezeExcitation(BaseModule):
             check_choice(name, 'gate', gate, ('hard_sigmoid', 'sigmoid'))]
         self.in_channels = in_channels
         self.fc = nn.Conv2d(in_channels, in_channels, 1, bias=True)
+        self.probe = AttentionProbe('channel')
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.gate_fn(self.fc(global_avg(x)))
+        return x * self.probe(self.gate_fn(self.fc(global_avg(x))))

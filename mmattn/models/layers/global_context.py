@@ -9,6 +9,7 @@ from mmcv.cnn import ContextBlock
 from mmattn.registry import register
 from ..utils.arguments import check_choice, check_int
 from ..utils.functional import flatten_spatial, fp32_bmm, global_avg
+from .attention_probe import AttentionProbe
 
 
 @register(root=True)
@@ -38,6 +39,7 @@ class GlobalContextBlock(ContextBlock):
                              f'leaves int({in_channels}*{ratio})=0 hidden channels; '
                              f'use ratio >= 1/{in_channels}')
         super().__init__(in_channels, ratio, pooling_type, fusion_types)
+        self.probe = AttentionProbe('spatial_softmax')
 
     def init_weights(self) -> None:
         self.reset_parameters()
@@ -48,6 +50,6 @@ class GlobalContextBlock(ContextBlock):
         n, c = x.shape[:2]
         mask = flatten_spatial(self.conv_mask(x))                     # N, 1, HW
         with torch.autocast(device_type=x.device.type, enabled=False):
-            mask = torch.softmax(mask.float(), dim=-1)
+            mask = self.probe(torch.softmax(mask.float(), dim=-1), spatial_size=tuple(x.shape[2:]))
         context = fp32_bmm(flatten_spatial(x), mask.transpose(1, 2))  # N, C, 1
         return context.to(x.dtype).reshape(n, c, 1, 1)

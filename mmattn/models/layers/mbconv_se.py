@@ -11,6 +11,7 @@ from mmengine.model import BaseModule
 from mmattn.registry import register
 from ..utils.arguments import check_int
 from ..utils.functional import global_avg
+from .attention_probe import AttentionProbe
 
 
 @register(root=True)
@@ -37,6 +38,8 @@ class MBConvSqueezeExcitation(BaseModule):
         self.in_channels = in_channels
         self.conv_reduce = nn.Conv2d(in_channels, reduced, 1, bias=True)
         self.conv_expand = nn.Conv2d(reduced, in_channels, 1, bias=True)
+        self.probe = AttentionProbe('channel')
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * torch.sigmoid(self.conv_expand(F.silu(self.conv_reduce(global_avg(x)))))
+        gate = torch.sigmoid(self.conv_expand(F.silu(self.conv_reduce(global_avg(x)))))
+        return x * self.probe(gate)

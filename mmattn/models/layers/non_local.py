@@ -8,6 +8,7 @@ from mmengine.model import constant_init, normal_init
 from mmattn.registry import register
 from ..utils.arguments import check_choice, reduced_channels
 from ..utils.functional import flatten_spatial
+from .attention_probe import AttentionProbe
 
 _MODES = ('embedded_gaussian', 'dot_product', 'gaussian', 'concatenation')
 
@@ -34,6 +35,7 @@ class NonLocalAttention(NonLocal2d):
         super().__init__(in_channels, sub_sample=sub_sample, reduction=reduction,
                          use_scale=use_scale, mode=mode, zeros_init=zeros_init, **kwargs)
         self.zeros_init = zeros_init
+        self.probe = AttentionProbe('pairwise')
 
     def init_weights(self, std: float = 0.01, zeros_init=None) -> None:
         """mmcv's initialisation, also with ``sub_sample=True`` (where mmcv's
@@ -51,7 +53,8 @@ class NonLocalAttention(NonLocal2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n = x.shape[0]
-        g_x = flatten_spatial(self.g(x)).transpose(1, 2)          # N, HW', C'
+        g_map = self.g(x)                                         # N, C', H', W'
+        g_x = flatten_spatial(g_map).transpose(1, 2)              # N, H'W', C'
         if self.mode == 'gaussian':
             theta_x = flatten_spatial(x).transpose(1, 2)
             phi_x = flatten_spatial(self.phi(x) if self.sub_sample else x)
@@ -63,6 +66,8 @@ class NonLocalAttention(NonLocal2d):
             phi_x = flatten_spatial(self.phi(x))
         with torch.autocast(device_type=x.device.type, enabled=False):
             pairwise = getattr(self, self.mode)(theta_x.float(), phi_x.float())
+        pairwise = self.probe(pairwise, query_size=tuple(x.shape[2:]),
+                              key_size=tuple(g_map.shape[2:]))
         y = torch.matmul(pairwise.to(g_x.dtype), g_x)             # N, HW, C'
         y = y.transpose(1, 2).reshape(n, self.inter_channels, *x.shape[2:])
         return x + self.conv_out(y)

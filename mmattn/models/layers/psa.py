@@ -11,6 +11,7 @@ from mmengine.model import BaseModule
 from mmattn.registry import register
 from ..utils.arguments import check_divisible, check_int, check_same_length, reduced_channels
 from ..utils.functional import global_avg
+from .attention_probe import AttentionProbe
 from .se import SqueezeExcitation
 
 
@@ -90,6 +91,7 @@ class PyramidSqueezeAttention(BaseModule):
                 nn.Conv2d(in_channels, split, k, stride=stride, padding=k // 2,
                           groups=g, bias=False))
         self.se = SqueezeExcitation(split, reduction=reduction)
+        self.probe = AttentionProbe('branch')  # (N, S, C') in kernel order
 
     @property
     def branches(self) -> list:
@@ -112,6 +114,7 @@ class PyramidSqueezeAttention(BaseModule):
         # Shared SE on every branch's pooled vector at once: (S*N, C', 1, 1).
         pooled = torch.cat([global_avg(f) for f in feats], dim=0)
         weights = torch.softmax(self.se.gate(pooled).reshape(s, n, c), dim=0)  # over branches
+        weights = self.probe(weights.transpose(0, 1))                            # N, S, C'
         # Official quirk: concatenation in reversed branch order.
-        weights = weights.flip(0).transpose(0, 1).reshape(n, s * c, 1, 1)
+        weights = weights.flip(1).reshape(n, s * c, 1, 1)
         return torch.cat(feats[::-1], dim=1) * weights

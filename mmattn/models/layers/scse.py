@@ -7,6 +7,7 @@ from mmengine.model import BaseModule
 
 from mmattn.registry import register
 from ..utils.arguments import check_choice
+from .attention_probe import AttentionProbe
 from .se import SqueezeExcitation
 
 
@@ -31,10 +32,12 @@ class SpatialChannelSqueezeExcitation(BaseModule):
         self.aggregation = aggregation
         self.cse = SqueezeExcitation(in_channels, reduction=reduction)
         self.sse = nn.Conv2d(in_channels, 1, 1, bias=True)
+        self.channel_probe = AttentionProbe('channel')
+        self.spatial_probe = AttentionProbe('spatial')
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        channel_gate = self.cse.gate(x)
-        spatial_gate = torch.sigmoid(self.sse(x))
+        channel_gate = self.channel_probe(self.cse.gate(x))
+        spatial_gate = self.spatial_probe(torch.sigmoid(self.sse(x)))
         if self.aggregation == 'add':
             return x * channel_gate + x * spatial_gate
         if self.aggregation == 'max':

@@ -6,6 +6,7 @@ from mmengine.model import BaseModule
 from mmattn.registry import register
 from ..utils.arguments import reduced_channels
 from ..utils.functional import global_avg
+from .attention_probe import AttentionProbe
 
 
 @register(root=True)
@@ -30,10 +31,11 @@ class SqueezeExcitation(BaseModule):
         self.fc1 = nn.Conv2d(in_channels, mid, 1, bias=True)
         self.relu = nn.ReLU(inplace=True)
         self.fc2 = nn.Conv2d(mid, in_channels, 1, bias=True)
+        self.probe = AttentionProbe('channel')
 
     def gate(self, x: torch.Tensor) -> torch.Tensor:
         """Channel weights in (0, 1), shape (N, C, 1, 1)."""
         return torch.sigmoid(self.fc2(self.relu(self.fc1(global_avg(x)))))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.gate(x)
+        return x * self.probe(self.gate(x))

@@ -10,6 +10,7 @@ from mmengine.model import BaseModule
 from mmattn.registry import register
 from ..utils.arguments import check_divisible, check_int
 from ..utils.functional import global_avg
+from .attention_probe import AttentionProbe
 
 
 @register(root=True)
@@ -59,10 +60,12 @@ class SelectiveKernel(BaseModule):
         hidden = max(out_channels // reduction, min_channels)
         self.fc_reduce = ConvModule(out_channels, hidden, 1, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.fc_select = nn.Conv2d(hidden, num_branches * out_channels, 1, bias=True)
+        self.probe = AttentionProbe('branch')
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         feats = torch.stack([branch(x) for branch in self.branches], dim=1)  # N,M,C,H,W
         n = feats.shape[0]
         logits = self.fc_select(self.fc_reduce(global_avg(feats.sum(dim=1))))
-        weights = torch.softmax(logits.reshape(n, self.num_branches, self.out_channels, 1, 1), dim=1)
+        weights = self.probe(torch.softmax(
+            logits.reshape(n, self.num_branches, self.out_channels, 1, 1), dim=1))
         return (feats * weights).sum(dim=1)

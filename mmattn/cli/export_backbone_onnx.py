@@ -1,0 +1,142 @@
+"""Export the backbone of a detector config to ONNX and check it:
+``export_backbone_onnx.py CONFIG CHECKPOINT OUT.onnx [--dynamic] [--shape H W]
+[--batch N] [--opset N] [--benchmark ROUNDS] [--cfg-options ...]``.
+
+The backbone (weights from CHECKPOINT, eval mode) is exported with torch's
+TorchScript exporter; onnxruntime then runs the file on two inputs (with
+``--dynamic`` of two sizes and batches) and the largest relative difference
+to PyTorch is printed. If the export fails, each attention block is exported
+on its own to say which one cannot be and why. ``--benchmark`` times
+onnxruntime against PyTorch on the export shape, taking turns.
+"""
+import argparse
+import statistics
+import sys
+import time
+from typing import List, Optional
+
+from mmengine.config import DictAction
+
+from .preflight import UsageError
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Export a detector config's backbone to ONNX")
+    parser.add_argument('config', help='detector config')
+    parser.add_argument('checkpoint', help='checkpoint file (or URL) with the backbone weights')
+    parser.add_argument('out', help='the .onnx file to write')
+    parser.add_argument('--dynamic', action='store_true',
+                        help='make batch, height and width symbolic')
+    parser.add_argument('--shape', type=int, nargs=2, default=[512, 512], metavar=('H', 'W'),
+                        help='input height and width for the export (default 512 512)')
+    parser.add_argument('--batch', type=int, default=1, help='batch size for the export')
+    parser.add_argument('--opset', type=int, default=None, help='ONNX opset (default 17)')
+    parser.add_argument('--rtol', type=float, default=1e-4,
+                        help='fail when onnxruntime differs from PyTorch by more than this, '
+                             'relative to the largest output value (default 1e-4)')
+    parser.add_argument('--benchmark', type=int, default=0, metavar='ROUNDS',
+                        help='also time onnxruntime against PyTorch for ROUNDS rounds')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries')
+    return parser.parse_args(argv)
+
+
+def _check_args(args: argparse.Namespace) -> int:
+    from mmattn.deployment.backbone_onnx import DEFAULT_OPSET, supported_opsets
+    if not args.out.endswith('.onnx'):
+        raise UsageError(f'OUT {args.out!r} must end with .onnx')
+    if min(args.shape) < 32 or args.batch < 1:
+        raise UsageError(f'--shape {args.shape} --batch {args.batch}: height and width must be '
+                         '>= 32 (the backbones stride 32) and batch >= 1')
+    opset = DEFAULT_OPSET if args.opset is None else args.opset
+    low, high = supported_opsets()
+    if not low <= opset <= high:
+        raise UsageError(f'--opset {opset} is not one torch\'s TorchScript exporter writes; '
+                         f'valid: {low}..{high}')
+    return opset
+
+
+def _benchmark(backbone, onnx_file: str, shape, rounds: int) -> None:
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+    session = ort.InferenceSession(onnx_file, providers=['CPUExecutionProvider'])
+    x = torch.randn(*shape)
+    feed = {'input': x.numpy()}
+
+    def run_torch():
+        with torch.inference_mode():
+            backbone(x)
+
+    def run_ort():
+        session.run(None, feed)
+
+    times = {'PyTorch': [], 'onnxruntime': []}
+    for step in (run_torch, run_ort):  # warm-up
+        step()
+        step()
+    for _ in range(rounds):
+        for name, step in (('PyTorch', run_torch), ('onnxruntime', run_ort)):
+            start = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - start)
+    from mmattn.utils.benchmark import machine_line
+    print(f'latency, {rounds} rounds taking turns, {machine_line()}:')
+    for name, values in times.items():
+        ms = np.array(values) * 1000
+        print(f'  {name:<12} median {statistics.median(ms):8.1f} ms  '
+              f'(min {ms.min():.1f}, max {ms.max():.1f})')
+    ratio = statistics.median(times['onnxruntime']) / statistics.median(times['PyTorch'])
+    print(f'  onnxruntime / PyTorch = {ratio:.2f}')
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from mmattn.deployment.backbone_onnx import (compare_with_onnxruntime, export_module,
+                                                 second_shape, unexportable_blocks)
+    from .detector_loading import load_detector
+    opset = _check_args(args)
+    model = load_detector(args.config, args.checkpoint, args.cfg_options, 'cpu')
+    backbone = model.backbone
+    backbone.eval()  # (mmdet's ResNet.train returns None: no chaining)
+    shape = (args.batch, 3, *args.shape)
+    try:
+        names = export_module(backbone, args.out, shape, args.dynamic, opset)
+    except Exception as error:  # noqa: BLE001
+        failures = unexportable_blocks(backbone, shape, args.dynamic, opset)
+        if not failures:
+            raise
+        for path, cls, reason in failures:
+            print(f'export_backbone_onnx: error: block {path} ({cls}) cannot be exported '
+                  f'with opset {opset}: {reason}', file=sys.stderr)
+        print(f'export_backbone_onnx: nothing written to {args.out}', file=sys.stderr)
+        del error
+        return 1
+    kind = 'batch, height and width symbolic' if args.dynamic else 'static shape'
+    print(f'export_backbone_onnx: wrote {args.out} ({type(backbone).__name__}, opset {opset}, '
+          f'{kind}; outputs {", ".join(names)})')
+    shapes = [shape, second_shape(shape, args.dynamic)]
+    worst = 0.0
+    for check in compare_with_onnxruntime(backbone, args.out, shapes):
+        print(f'  onnxruntime vs PyTorch at {"x".join(map(str, check.shape))}: '
+              f'max abs diff {check.max_abs_diff:.3g}, max relative diff {check.max_rel_diff:.3g}')
+        worst = max(worst, check.max_rel_diff)
+    print(f'  largest relative difference: {worst:.3g}')
+    if args.benchmark:
+        torch.manual_seed(0)
+        _benchmark(backbone, args.out, shape, args.benchmark)
+    if worst > args.rtol:
+        print(f'export_backbone_onnx: error: onnxruntime differs from PyTorch by {worst:.3g} '
+              f'> --rtol {args.rtol}', file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    try:
+        return run(args)
+    except UsageError as error:
+        print(f'export_backbone_onnx: error: {error}', file=sys.stderr)
+        return 2

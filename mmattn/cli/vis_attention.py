@@ -1,0 +1,140 @@
+"""Pictures of what a detector's attention blocks attend to on one image:
+``vis_attention.py IMG CONFIG CHECKPOINT --out-dir DIR [--blocks ...]
+[--stages ...] [--query-points X Y ...] [--cfg-options ...] [--device ...]``.
+
+The image goes through the config's test pipeline and the model's data
+preprocessor, as in mmdet's ``inference_detector``; every attention block
+(any module with an ``AttentionProbe``: backbone blocks, ResNet plugins)
+is hooked during ``predict``. Writes ``detections.png`` (mmdet's
+``DetLocalVisualizer``) and, per block or per stage, the PNGs described in
+``mmattn/visualization/attention_pictures.py``.
+"""
+import argparse
+import os.path as osp
+import sys
+from typing import List, Optional
+
+from mmengine.config import DictAction
+
+from .preflight import UsageError
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Draw a detector's attention maps on an image")
+    parser.add_argument('img', help='image file')
+    parser.add_argument('config', help='detector config')
+    parser.add_argument('checkpoint', help='checkpoint file (or URL)')
+    parser.add_argument('--out-dir', default='work_dirs/attention',
+                        help='where the PNGs go (default: %(default)s)')
+    parser.add_argument('--blocks', nargs='+', metavar='NAME',
+                        help='only blocks whose module path contains NAME or whose '
+                             'class or factory name is NAME (e.g. cbam, layer3.0)')
+    parser.add_argument('--stages', nargs='+', type=int, metavar='S',
+                        help='only backbone blocks of these stages (1 = the first stage)')
+    parser.add_argument('--query-points', nargs='+', type=float, metavar='X Y',
+                        default=[0.5, 0.5],
+                        help='query positions for pairwise attention (non-local, PAM, '
+                             'criss-cross) as x y fractions of the image width and height '
+                             '(default: the centre)')
+    parser.add_argument('--alpha', type=float, default=0.5, help='overlay opacity')
+    parser.add_argument('--score-thr', type=float, default=0.3,
+                        help='score threshold for detections.png')
+    parser.add_argument('--device', default=None, help='cuda:0 when present, else cpu')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries')
+    return parser.parse_args(argv)
+
+
+def _query_points(values: List[float]) -> List[tuple]:
+    if len(values) % 2 or not values:
+        raise UsageError(f'--query-points {values} must be pairs of x y fractions')
+    points = [(values[i], values[i + 1]) for i in range(0, len(values), 2)]
+    for x, y in points:
+        if not (0 <= x <= 1 and 0 <= y <= 1):
+            raise UsageError(f'--query-points: ({x}, {y}) is outside the image; give x y '
+                             'as fractions in [0, 1] of its width and height')
+    return points
+
+
+def _read_image(path: str):
+    import mmcv
+    if not osp.isfile(path):
+        raise UsageError(f'image {path!r} does not exist')
+    try:
+        image = mmcv.imread(path)
+    except Exception:  # noqa: BLE001  (cv2/pillow say it in many ways)
+        image = None
+    if image is None:
+        raise UsageError(f'image {path!r} could not be read as an image')
+    return image
+
+
+def _test_pipeline(cfg):
+    from mmcv.transforms import Compose
+    from mmdet.utils import get_test_pipeline_cfg
+    steps = [dict(step) for step in get_test_pipeline_cfg(cfg)
+             if not str(step.get('type', '')).endswith('LoadAnnotations')]
+    steps[0]['type'] = 'mmdet.LoadImageFromNDArray'
+    return Compose(steps)
+
+
+def run(args: argparse.Namespace) -> List[str]:
+    """Everything but the argument parsing; returns the written files."""
+    import torch
+
+    from mmattn.visualization import AttentionRecorder, write_attention_pictures
+    from .detector_loading import load_detector
+    points = _query_points(args.query_points)
+    image = _read_image(args.img)
+    device = args.device or ('cuda:0' if torch.cuda.is_available() else 'cpu')
+    model = load_detector(args.config, args.checkpoint, args.cfg_options, device)
+    data = _test_pipeline(model.cfg)(dict(img=image, img_id=0))
+    batch = model.data_preprocessor(
+        dict(inputs=[data['inputs']], data_samples=[data['data_samples']]), False)
+    inputs, samples = batch['inputs'], batch['data_samples']
+    img_shape = tuple(samples[0].img_shape)
+    input_shape = tuple(inputs.shape[-2:])
+    # (x, y) of the image -> (y, x) of the padded input
+    query = [(y * img_shape[0] / input_shape[0], x * img_shape[1] / input_shape[1])
+             for x, y in points]
+    recorder = AttentionRecorder(model, args.blocks, args.stages, query)
+    if not recorder.probes():
+        everything = AttentionRecorder(model).probes()
+        if not everything:
+            raise UsageError(f'config {args.config!r} has no attention blocks to draw (none of '
+                             'mmattn\'s blocks is in its model)')
+        kinds = sorted({type(block).__name__ for _, _, block, _, _ in everything})
+        raise UsageError(f'no attention block matches --blocks {args.blocks} --stages '
+                         f'{args.stages}; the model has {", ".join(kinds)}')
+    with recorder, torch.no_grad():
+        results = model.predict(inputs, samples)
+    rgb = image[..., ::-1].copy()
+    blocks = dict(model.named_modules())
+    written = write_attention_pictures(recorder.records, rgb, img_shape, input_shape,
+                                       args.out_dir, query, blocks, args.alpha)
+    written.append(_draw_detections(model, rgb, results[0], args))
+    return written
+
+
+def _draw_detections(model, rgb, result, args) -> str:
+    from mmdet.visualization import DetLocalVisualizer
+    visualizer = DetLocalVisualizer.get_instance('mmattn_vis_attention')
+    visualizer.dataset_meta = model.dataset_meta
+    out_file = osp.join(args.out_dir, 'detections.png')
+    visualizer.add_datasample('detections', rgb, result, draw_gt=False, show=False,
+                              pred_score_thr=args.score_thr, out_file=out_file)
+    return out_file
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    try:
+        written = run(args)
+    except UsageError as error:
+        print(f'vis_attention: error: {error}', file=sys.stderr)
+        return 2
+    print(f'vis_attention: wrote {len(written)} pictures to {args.out_dir}')
+    for path in written:
+        print(f'  {path}')
+    return 0

@@ -1,0 +1,239 @@
+"""Draw recorded attention maps (``AttentionRecorder``) as PNG files.
+
+Gates (values in [0, 1]) are drawn on a fixed 0-1 colour range with a colour
+bar, so a weak gate looks weak: mmengine's ``Visualizer.draw_featmap``
+min-max normalises every map, which would hide that, so these pictures use
+matplotlib directly. Softmax attention (non-local, PAM, criss-cross, GC),
+whose weights sum to 1 over the keys, is drawn on 0..max with the max written
+in the title.
+"""
+import os
+import os.path as osp
+from collections import OrderedDict
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .attention_recorder import AttentionRecord, natural_key, stage_label
+
+Size = Tuple[int, int]
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def map_on_image(attention: torch.Tensor, img_shape: Size, input_shape: Size,
+                 out_shape: Size) -> np.ndarray:
+    """A 2-D map over the model's (padded) input, cropped to the part that
+    holds the image (``img_shape`` of ``input_shape``, top-left, as mmdet pads)
+    and resized bilinearly to ``out_shape`` (H, W) of the original image."""
+    if attention.dim() != 2:
+        raise ValueError(f'map_on_image: expected a 2-D map, got shape {tuple(attention.shape)}')
+    h, w = attention.shape
+    rows = max(1, min(h, int(np.ceil(h * img_shape[0] / input_shape[0]))))
+    cols = max(1, min(w, int(np.ceil(w * img_shape[1] / input_shape[1]))))
+    cropped = attention[:rows, :cols].float()[None, None]
+    resized = F.interpolate(cropped, size=tuple(int(s) for s in out_shape), mode='bilinear',
+                            align_corners=False)
+    return resized[0, 0].numpy()
+
+
+def _file_name(index: int, record_or_name, suffix: str = '') -> str:
+    name = record_or_name if isinstance(record_or_name, str) else record_or_name.block
+    name = name.replace('backbone.', '', 1).replace('.', '_')
+    return f'{index:03d}_{name}{suffix}.png'
+
+
+def _label(record: AttentionRecord) -> str:
+    name = record.block.replace('backbone.', '', 1)
+    return name if record.probe == 'probe' else f'{name} ({record.probe.replace("_probe", "")})'
+
+
+def _overlay(image: np.ndarray, panels: List[Tuple[str, np.ndarray, float]], title: str,
+             out_file: str, alpha: float, marks: Optional[List[Tuple[float, float]]] = None) -> str:
+    """One row of panels: ``image`` (H, W, 3 RGB uint8) under each map (H, W),
+    colour range 0..vmax, a colour bar each; ``marks`` (x, y) pixels."""
+    plt = _pyplot()
+    h, w = image.shape[:2]
+    width = 3.2 * w / max(h, w) + 0.9
+    fig, axes = plt.subplots(1, len(panels), figsize=(width * len(panels), 3.4), squeeze=False)
+    for ax, (caption, values, vmax) in zip(axes[0], panels):
+        ax.imshow(image)
+        shown = ax.imshow(values, cmap='jet', alpha=alpha, vmin=0.0, vmax=vmax)
+        if marks:
+            xs, ys = zip(*marks)
+            ax.scatter(xs, ys, marker='x', c='white', s=60, linewidths=2)
+        ax.set_title(caption, fontsize=8)
+        ax.axis('off')
+        fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.03)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out_file, dpi=80)
+    plt.close(fig)
+    return out_file
+
+
+def _strips(rows: List[Tuple[str, np.ndarray]], title: str, out_file: str,
+            row_labels_per_entry: Optional[List[List[str]]] = None) -> str:
+    """Rows of values in [0, 1] (one row, or several, per entry) as an image on a
+    fixed 0-1 range, next to a histogram of all values."""
+    plt = _pyplot()
+    width = max(v.shape[-1] for _, v in rows)
+    lines, labels = [], []
+    for i, (label, values) in enumerate(rows):
+        values = np.atleast_2d(values)
+        padded = np.full((values.shape[0], width), np.nan)
+        padded[:, :values.shape[1]] = values
+        lines.append(padded)
+        sub = row_labels_per_entry[i] if row_labels_per_entry else [''] * values.shape[0]
+        labels += [f'{label} {s}'.strip() if j == 0 else s for j, s in enumerate(sub)]
+    grid = np.concatenate(lines, axis=0)
+    fig, (ax, hist) = plt.subplots(1, 2, figsize=(11, max(2.4, 1.2 + 0.28 * len(grid))),
+                                   gridspec_kw=dict(width_ratios=[4, 1]))
+    shown = ax.imshow(grid, aspect='auto', cmap='viridis', vmin=0.0, vmax=1.0,
+                      interpolation='nearest')
+    ax.set_yticks(range(len(labels)))
+    ax.set_yticklabels(labels, fontsize=6)
+    ax.set_xlabel('channel', fontsize=8)
+    fig.colorbar(shown, ax=ax, fraction=0.03, pad=0.01)
+    values = grid[~np.isnan(grid)]
+    hist.hist(values, bins=20, range=(0, 1), color='tab:blue')
+    hist.set_xlabel('weight', fontsize=8)
+    hist.set_title(f'mean {values.mean():.3f}', fontsize=8)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out_file, dpi=80)
+    plt.close(fig)
+    return out_file
+
+
+def _matrix(values: np.ndarray, title: str, out_file: str) -> str:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.6, 4))
+    shown = ax.imshow(values, cmap='viridis', vmin=0.0, vmax=float(values.max()))
+    ax.set_xlabel('key channel', fontsize=8)
+    ax.set_ylabel('query channel', fontsize=8)
+    fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.03)
+    ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_file, dpi=80)
+    plt.close(fig)
+    return out_file
+
+
+def branch_labels(record: AttentionRecord, count: int, block=None) -> List[str]:
+    kernels = getattr(block, 'kernels', None)
+    if kernels is not None and len(kernels) == count:
+        groups = getattr(block, 'groups', (None,) * count)
+        return [f'{k}x{k} g{g}' if g else f'{k}x{k}' for k, g in zip(kernels, groups)]
+    if record.block_type == 'SelectiveKernel':
+        return [f'3x3 dil{i + 1}' for i in range(count)]
+    return [f'branch {i}' for i in range(count)]
+
+
+def _slug(text: str) -> str:
+    return text.replace(' ', '').replace(',', '_')
+
+
+def _grouped(rows_by_stage: Dict[str, list], max_rows: int = 16) -> List[Tuple[str, list]]:
+    """One picture for all stages when they fit in ``max_rows`` rows (counting
+    a branch entry's rows), else one per stage; rows in model order."""
+    stages = sorted(rows_by_stage, key=natural_key)
+    for stage in stages:
+        rows_by_stage[stage].sort(key=lambda r: natural_key(r[0]))
+
+    def height(row) -> int:
+        return int(np.atleast_2d(row[1]).shape[0])
+    total = sum(height(r) for stage in stages for r in rows_by_stage[stage])
+    if len(stages) > 1 and total <= max_rows:
+        return [('all stages', [r for stage in stages for r in rows_by_stage[stage]])]
+    return [(stage, rows_by_stage[stage]) for stage in stages]
+
+
+def write_attention_pictures(records: Dict[str, AttentionRecord], image: np.ndarray,
+                             img_shape: Size, input_shape: Size, out_dir: str,
+                             query_points: Sequence[Tuple[float, float]] = ((0.5, 0.5),),
+                             blocks: Optional[Dict[str, object]] = None,
+                             alpha: float = 0.5) -> List[str]:
+    """Write one PNG per spatial/pairwise block and one per stage for channel
+    and branch gates into ``out_dir``; returns the paths in model order.
+
+    ``image`` is the original image (H, W, 3 RGB); ``img_shape`` the resized
+    unpadded size inside the model's input of ``input_shape`` (both H, W);
+    ``query_points`` the recorder's (y, x) fractions of the input, marked on
+    pairwise maps; ``blocks`` maps block paths to modules (branch labels).
+    """
+    os.makedirs(out_dir, exist_ok=True)
+    out_hw = image.shape[:2]
+    blocks = blocks or {}
+    marks = [(x * input_shape[1] / img_shape[1] * out_hw[1],
+              y * input_shape[0] / img_shape[0] * out_hw[0]) for y, x in query_points]
+    by_block: Dict[str, List[AttentionRecord]] = OrderedDict()
+    for record in records.values():
+        if record.maps:
+            by_block.setdefault(record.block, []).append(record)
+    written: List[str] = []
+    channel_rows: Dict[str, List[Tuple[str, np.ndarray]]] = OrderedDict()
+    branch_rows: Dict[str, list] = OrderedDict()
+    index = 0
+
+    def on_image(t: torch.Tensor) -> np.ndarray:
+        return map_on_image(t, img_shape, input_shape, out_hw)
+
+    for block_path, block_records in by_block.items():
+        kinds = {r.kind: r for r in block_records}
+        first = block_records[0]
+        title = f'{first.block_type}: {block_path} ({stage_label(first)})'
+        panels: List[Tuple[str, np.ndarray, float]] = []
+        pair_marks = None
+        for record in block_records:
+            last = record.maps[-1][0]
+            if record.kind == 'channel':
+                channel_rows.setdefault(stage_label(record), []).append(
+                    (_label(record), last.flatten().numpy()))
+            elif record.kind == 'branch':
+                matrix = last.reshape(last.shape[0], -1).numpy()
+                branch_rows.setdefault(stage_label(record), []).append(
+                    (_label(record), matrix,
+                     branch_labels(record, matrix.shape[0], blocks.get(block_path))))
+            elif record.kind == 'spatial':
+                panels.append((f'{record.probe.replace("_probe", "")} gate', on_image(last[0]), 1.0))
+            elif record.kind == 'height' and 'width' in kinds:
+                gate = (last * kinds['width'].maps[-1][0]).mean(dim=0)  # a_h * a_w, mean over C
+                panels.append(('mean over channels of a_h * a_w', on_image(gate), 1.0))
+            elif record.kind in ('pairwise', 'criss_cross'):
+                for call, maps in enumerate(record.maps):
+                    for q in range(maps.shape[1]):
+                        values = on_image(maps[0, q])
+                        vmax = float(maps[0, q].max()) or 1.0
+                        pass_name = f'pass {call + 1}, ' if len(record.maps) > 1 else ''
+                        panels.append((f'{pass_name}query {q + 1}; max {vmax:.3g}', values, vmax))
+                pair_marks = marks
+            elif record.kind == 'spatial_softmax':
+                vmax = float(last[0].max()) or 1.0
+                panels.append((f'context weights; max {vmax:.3g}', on_image(last[0]), vmax))
+            elif record.kind == 'channel_pairwise':
+                written.append(_matrix(last.numpy(), f'{title}\nchannel attention (rows sum to 1)',
+                                       osp.join(out_dir, _file_name(index, first, '_channels'))))
+                index += 1
+        if panels:
+            written.append(_overlay(image, panels, title, osp.join(out_dir, _file_name(index, first)),
+                                    alpha, pair_marks))
+            index += 1
+    for group, rows in _grouped(channel_rows):
+        written.append(_strips(rows, f'channel gates, {group} (fixed range 0-1)',
+                               osp.join(out_dir, _file_name(index, 'channel_gates_' + _slug(group)))))
+        index += 1
+    for group, rows in _grouped(branch_rows):
+        written.append(_strips([(label, m) for label, m, _ in rows],
+                               f'branch weights (softmax over kernels), {group}',
+                               osp.join(out_dir, _file_name(index, 'branch_weights_' + _slug(group))),
+                               [labels for _, _, labels in rows]))
+        index += 1
+    return written

@@ -13,23 +13,30 @@ from .config import load_config
 from .preflight import UsageError, check_checkpoint
 
 
-def load_detector(config: str, checkpoint: str, cfg_options: Optional[dict] = None,
+def load_detector(config: str, checkpoint: Optional[str], cfg_options: Optional[dict] = None,
                   device: str = 'cpu') -> nn.Module:
     """The config's model in eval mode on ``device``, weights from
     ``checkpoint`` (a local file read without running code from it, or a URL
-    mmengine downloads). ``model.cfg`` is the config and ``model.dataset_meta``
+    mmengine downloads), or, with ``checkpoint=None``, initialised as the
+    config says minus the backbone's pretrained weights (for timings and
+    export checks). ``model.cfg`` is the config and ``model.dataset_meta``
     the checkpoint's (else the config's) class names. Raises ``UsageError``
     for a missing config or checkpoint and for a checkpoint that fits none of
     the model's weights."""
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
     cfg: Config = load_config(config, cfg_options, None)
-    check_checkpoint(checkpoint, 'checkpoint')
+    if checkpoint is not None:
+        check_checkpoint(checkpoint, 'checkpoint')
     register_all_modules(init_default_scope=True)
     model_cfg = cfg.model.copy()
     if isinstance(model_cfg.get('backbone'), dict):
         model_cfg.backbone.init_cfg = None  # the checkpoint has the backbone too
     model = MODELS.build(model_cfg)
+    if checkpoint is None:
+        model.init_weights()
+        model.cfg, model.dataset_meta = cfg, {}
+        return model.to(device).eval()
     if '://' in checkpoint:
         data = _load_checkpoint(checkpoint, map_location='cpu', logger='current')
     else:

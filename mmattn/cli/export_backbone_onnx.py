@@ -23,7 +23,9 @@ from .preflight import UsageError
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Export a detector config's backbone to ONNX")
     parser.add_argument('config', help='detector config')
-    parser.add_argument('checkpoint', help='checkpoint file (or URL) with the backbone weights')
+    parser.add_argument('checkpoint', help="checkpoint file (or URL) with the backbone weights; "
+                                           "'none': the config's initialisation without "
+                                           "pretrained weights (timings, export checks)")
     parser.add_argument('out', help='the .onnx file to write')
     parser.add_argument('--dynamic', action='store_true',
                         help='make batch, height and width symbolic')
@@ -81,7 +83,8 @@ def _benchmark(backbone, onnx_file: str, shape, rounds: int) -> None:
             step()
             times[name].append(time.perf_counter() - start)
     from mmattn.utils.benchmark import machine_line
-    print(f'latency, {rounds} rounds taking turns, {machine_line()}:')
+    print(f'latency, {rounds} rounds taking turns, {machine_line()}, '
+          f'onnxruntime {ort.__version__} (default threads):')
     for name, values in times.items():
         ms = np.array(values) * 1000
         print(f'  {name:<12} median {statistics.median(ms):8.1f} ms  '
@@ -97,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
                                                  second_shape, unexportable_blocks)
     from .detector_loading import load_detector
     opset = _check_args(args)
-    model = load_detector(args.config, args.checkpoint, args.cfg_options, 'cpu')
+    checkpoint = None if args.checkpoint == 'none' else args.checkpoint
+    model = load_detector(args.config, checkpoint, args.cfg_options, 'cpu')
     backbone = model.backbone
     backbone.eval()  # (mmdet's ResNet.train returns None: no chaining)
     shape = (args.batch, 3, *args.shape)

@@ -209,15 +209,20 @@ def write_attention_pictures(records: Dict[str, AttentionRecord], image: np.ndar
                 panels.append(('mean over channels of a_h * a_w', on_image(gate), 1.0))
             elif record.kind in ('pairwise', 'criss_cross'):
                 for call, maps in enumerate(record.maps):
+                    keys = maps.shape[2] * maps.shape[3]
+                    if record.kind == 'criss_cross':
+                        keys = maps.shape[2] + maps.shape[3] - 1
                     for q in range(maps.shape[1]):
                         values = on_image(maps[0, q])
                         vmax = float(maps[0, q].max()) or 1.0
                         pass_name = f'pass {call + 1}, ' if len(record.maps) > 1 else ''
-                        panels.append((f'{pass_name}query {q + 1}; max {vmax:.3g}', values, vmax))
+                        panels.append((f'{pass_name}query {q + 1}: max {vmax:.3g} '
+                                       f'(uniform {1 / keys:.3g})', values, vmax))
                 pair_marks = marks
             elif record.kind == 'spatial_softmax':
                 vmax = float(last[0].max()) or 1.0
-                panels.append((f'context weights; max {vmax:.3g}', on_image(last[0]), vmax))
+                panels.append((f'context weights: max {vmax:.3g} (uniform {1 / last[0].numel():.3g})',
+                               on_image(last[0]), vmax))
             elif record.kind == 'channel_pairwise':
                 written.append(_matrix(last.numpy(), f'{title}\nchannel attention (rows sum to 1)',
                                        osp.join(out_dir, _file_name(index, first, '_channels'))))

@@ -220,3 +220,32 @@ def test_global_context():
     y = _fc(torch.relu(y), t[3])
     assert t[0].out_channels == 64 // 16
     torch.testing.assert_close(m(x), x + y[:, :, None, None], **TOL)
+
+
+@pytest.mark.parametrize('kernel_size', [3, 7])
+def test_spatial_attention_module(kernel_size):
+    """CenterMask's SAM: [mean, max] over channels (mean first), KxK conv
+    without bias, sigmoid, times the input; written as explicit sums."""
+    m, x = _prep(build_attention('sam', 16, kernel_size=kernel_size), 3, 16, 6, 7)
+    n, c, h, w = x.shape
+    k, p = kernel_size, kernel_size // 2
+    pooled = F.pad(torch.stack([x.sum(1) / c, x.max(1).values], 1), (p, p, p, p))
+    wk = m.conv.weight[0]
+    logits = torch.zeros(n, h, w, dtype=x.dtype)
+    for ch in range(2):
+        for i in range(k):
+            for j in range(k):
+                logits += wk[ch, i, j] * pooled[:, ch, i:i + h, j:j + w]
+    assert m.conv.bias is None
+    torch.testing.assert_close(m(x), x * torch.sigmoid(logits)[:, None], **TOL)
+    assert m(x[:0]).shape == (0, c, h, w)  # no RoIs
+
+
+def test_spatial_attention_module_is_msra_filled_and_checks_its_kernel():
+    torch.manual_seed(0)
+    weights = torch.cat([build_attention('sam', 8).conv.weight.flatten() for _ in range(400)])
+    # Kaiming normal, fan-out = 1 output x 3 x 3: std sqrt(2 / 9)
+    assert float(weights.mean()) == pytest.approx(0, abs=0.02)
+    assert float(weights.std()) == pytest.approx(math.sqrt(2 / 9), rel=0.03)
+    with pytest.raises(ValueError, match="SpatialAttentionModule: kernel_size=5 is invalid"):
+        build_attention('sam', 8, kernel_size=5)

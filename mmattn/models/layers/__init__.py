@@ -15,6 +15,7 @@ from .psa import PyramidSqueezeAttention
 from .scse import SpatialChannelSqueezeExcitation
 from .se import SqueezeExcitation
 from .sk import SelectiveKernel
+from .spatial_attention import SpatialAttentionModule
 
 __all__ = [
     'AttentionProbe', 'PROBE_LAYOUTS', 'ATTENTION_BLOCKS', 'CONV_REPLACING', 'build_attention', 'CBAM', 'FrozenBatchNorm2d',
@@ -22,5 +23,5 @@ __all__ = [
     'DANetPositionAttention', 'DualAttention', 'EfficientChannelAttention',
     'EffectiveSqueezeExcitation', 'GlobalContextBlock', 'MBConvSqueezeExcitation',
     'NonLocalAttention', 'PyramidSqueezeAttention', 'SpatialChannelSqueezeExcitation',
-    'SqueezeExcitation', 'SelectiveKernel'
+    'SqueezeExcitation', 'SelectiveKernel', 'SpatialAttentionModule'
 ]

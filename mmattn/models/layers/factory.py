@@ -16,6 +16,7 @@ from .psa import PyramidSqueezeAttention
 from .scse import SpatialChannelSqueezeExcitation
 from .se import SqueezeExcitation
 from .sk import SelectiveKernel
+from .spatial_attention import SpatialAttentionModule
 
 ATTENTION_BLOCKS: Dict[str, Type[nn.Module]] = {
     'se': SqueezeExcitation,
@@ -33,6 +34,7 @@ ATTENTION_BLOCKS: Dict[str, Type[nn.Module]] = {
     'mbconv_se': MBConvSqueezeExcitation,
     'eca': EfficientChannelAttention,
     'gc': GlobalContextBlock,
+    'sam': SpatialAttentionModule,
 }
 
 # Blocks that replace a convolution (they take out_channels and stride) rather

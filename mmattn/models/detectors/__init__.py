@@ -1,0 +1,4 @@
+"""Detectors: CenterMask."""
+from .centermask import CenterMask
+
+__all__ = ['CenterMask']

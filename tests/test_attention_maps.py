@@ -305,7 +305,7 @@ def test_vis_attention_tool_writes_pictures(config, expected, image_file, tmp_pa
                 '--device', 'cpu')
     assert proc.returncode == 0, proc.stderr[-3000:]
     names = sorted(os.listdir(out_dir))
-    assert 'detections.png' in names
+    assert 'detections.jpg' in names
     for fragment in expected:
         assert any(fragment in n for n in names), (fragment, names)
     for name in names:
@@ -340,3 +340,28 @@ def test_vis_attention_errors_are_one_line(image_file, tmp_path):
     assert proc.returncode == 2
     assert "no attention block matches --blocks ['cbam']" in proc.stderr
     assert 'the model has EffectiveSqueezeExcitation' in proc.stderr
+
+
+def test_vis_attention_draws_centermasks_sam_inside_the_detections(image_file, tmp_path):
+    from PIL import Image
+    config = 'configs/demo/centermask-lite_vovnet19_slim_dw_synthetic.py'
+    checkpoint = tmp_path / 'model.pth'
+    _save_random_checkpoint(config, checkpoint)
+    out_dir = tmp_path / 'pictures'
+    proc = _vis(image_file, config, str(checkpoint), '--out-dir', str(out_dir), '--blocks', 'sam',
+                '--cfg-options', 'model.test_cfg.bbox.score_thr=0.0')
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert sorted(os.listdir(out_dir)) == ['000_roi_head_mask_head_sam.png', 'detections.jpg']
+    pixels = np.asarray(Image.open(out_dir / '000_roi_head_mask_head_sam.png').convert('RGB'))
+    assert pixels.std() > 10
+
+
+def test_roi_maps_are_placed_in_their_boxes():
+    from mmattn.visualization.attention_pictures import maps_in_boxes
+    maps = torch.stack([torch.full((14, 14), 0.25), torch.full((14, 14), 0.75)])
+    boxes = np.array([[10, 5, 30, 25], [20, 20, 40, 35.5]])
+    canvas = maps_in_boxes(maps, boxes, (40, 50))
+    assert np.isnan(canvas[0, 0]) and np.isnan(canvas[39, 49])
+    assert canvas[6, 11] == 0.25 and canvas[30, 35] == 0.75
+    assert canvas[22, 25] == 0.75  # the later box is drawn over the earlier one
+    assert np.isnan(canvas[36, 30]) and not np.isnan(canvas[35, 30])  # y2 = 35.5 -> rows < 36

@@ -285,3 +285,108 @@ def test_sag_mask_head_layout_and_initialisation():
     y = head.sam(y)
     torch.testing.assert_close(out, head.conv_logits(torch.relu(head.upsample(y))))
     assert head(x[:0]).shape == (0, 80, 28, 28)
+
+
+def official_centermask2_shapes(arch, lite):
+    """Key -> shape of an official centermask2 CenterMask(-Lite) state dict,
+    written from the official modules (detectron2 FPN ``fpn_lateral{s}`` /
+    ``fpn_output{s}``, ``top_block.p6/p7``; AdelaiDet FCOS towers
+    ``[conv, GroupNorm, ReLU]``, ``cls_logits``, ``bbox_pred``, ``ctrness``,
+    ``scales``; ``mask_fcn{k}``, ``spatialAtt``, ``deconv``, ``predictor``;
+    ``maskiou_fcn{k}``, ``maskiou_fc1/2``, ``maskiou``), not from mmattn."""
+    from test_vovnet_converters import OFFICIAL_SPECS, official_shapes
+    fpn, dim, convs = (128, 128, 2) if lite else (256, 256, 4)
+    shapes = {f'backbone.bottom_up.{k}': v for k, v in official_shapes(arch).items()}
+    out_ch = OFFICIAL_SPECS[arch][2]
+
+    def conv(name, cout, cin, k):
+        shapes[f'{name}.weight'] = (cout, cin, k, k)
+        shapes[f'{name}.bias'] = (cout,)
+
+    for s, cin in zip((3, 4, 5), out_ch[1:]):
+        conv(f'backbone.fpn_lateral{s}', fpn, cin, 1)
+        conv(f'backbone.fpn_output{s}', fpn, fpn, 3)
+    conv('backbone.top_block.p6', fpn, fpn, 3)
+    conv('backbone.top_block.p7', fpn, fpn, 3)
+    head = 'proposal_generator.fcos_head'
+    for tower in ('cls_tower', 'bbox_tower'):
+        for i in range(convs):
+            conv(f'{head}.{tower}.{3 * i}', fpn, fpn, 3)
+            shapes[f'{head}.{tower}.{3 * i + 1}.weight'] = (fpn,)
+            shapes[f'{head}.{tower}.{3 * i + 1}.bias'] = (fpn,)
+    conv(f'{head}.cls_logits', 80, fpn, 3)
+    conv(f'{head}.bbox_pred', 4, fpn, 3)
+    conv(f'{head}.ctrness', 1, fpn, 3)
+    for i in range(5):
+        shapes[f'{head}.scales.{i}.scale'] = (1,)
+    for k in range(1, convs + 1):
+        conv(f'roi_heads.mask_head.mask_fcn{k}', dim, fpn if k == 1 else dim, 3)
+        conv(f'roi_heads.maskiou_head.maskiou_fcn{k}', dim, fpn + 1 if k == 1 else dim, 3)
+    shapes['roi_heads.mask_head.spatialAtt.conv.weight'] = (1, 2, 3, 3)
+    shapes['roi_heads.mask_head.deconv.weight'] = (dim, dim, 2, 2)  # ConvTranspose2d: in, out
+    shapes['roi_heads.mask_head.deconv.bias'] = (dim,)
+    conv('roi_heads.mask_head.predictor', 80, dim, 1)
+    for name, (cout, cin) in {'maskiou_fc1': (1024, dim * 7 * 7), 'maskiou_fc2': (1024, 1024),
+                              'maskiou': (80, 1024)}.items():
+        shapes[f'roi_heads.maskiou_head.{name}.weight'] = (cout, cin)
+        shapes[f'roi_heads.maskiou_head.{name}.bias'] = (cout,)
+    shapes['pixel_mean'] = shapes['pixel_std'] = (3, 1, 1)
+    return shapes
+
+
+def _convert(*args):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, 'tools/model_converters/centermask2_to_mmdet.py', *args],
+                          cwd=REPO, capture_output=True, text=True,
+                          env=dict(__import__('os').environ, PYTHONPATH=REPO))
+
+
+@pytest.mark.parametrize('arch,lite,config', [
+    ('V-19-eSE', True, 'centermask-lite_vovnet19_fpn_4x_coco.py'),
+    ('V-39-eSE', False, 'centermask_vovnet39_fpn_ms-3x_coco.py')])
+def test_centermask2_checkpoint_converts_and_loads(arch, lite, config, tmp_path):
+    torch.manual_seed(0)
+    official = {k: torch.randn(s) for k, s in official_centermask2_shapes(arch, lite).items()}
+    src, dst = tmp_path / 'official.pth', tmp_path / 'converted.pth'
+    torch.save({'model': official, '__author__': 'centermask2'}, src)
+    proc = _convert(str(src), str(dst))
+    assert proc.returncode == 0, proc.stderr
+    assert f'configs/centermask/{config}' in proc.stdout
+    assert 'keep their initialisation' not in proc.stdout  # every model weight filled
+    converted = torch.load(dst, weights_only=True)['state_dict']
+    model, _ = _build(osp.join(REPO, 'configs/centermask', config))
+    model.load_state_dict(converted, strict=True)
+    pairs = {'proposal_generator.fcos_head.cls_logits.weight': 'bbox_head.conv_cls.weight',
+             'proposal_generator.fcos_head.bbox_tower.3.weight': 'bbox_head.reg_convs.1.conv.weight',
+             'proposal_generator.fcos_head.cls_tower.4.bias': 'bbox_head.cls_convs.1.gn.bias',
+             'proposal_generator.fcos_head.scales.4.scale': 'bbox_head.scales.4.scale',
+             'backbone.fpn_lateral4.weight': 'neck.lateral_convs.1.conv.weight',
+             'backbone.top_block.p7.bias': 'neck.fpn_convs.4.conv.bias',
+             'roi_heads.mask_head.mask_fcn2.weight': 'roi_head.mask_head.convs.1.conv.weight',
+             'roi_heads.mask_head.spatialAtt.conv.weight': 'roi_head.mask_head.sam.conv.weight',
+             'roi_heads.mask_head.deconv.weight': 'roi_head.mask_head.upsample.weight',
+             'roi_heads.maskiou_head.maskiou_fc1.weight': 'roi_head.mask_iou_head.fcs.0.weight',
+             'roi_heads.maskiou_head.maskiou.bias': 'roi_head.mask_iou_head.fc_mask_iou.bias',
+             'backbone.bottom_up.stage5.OSA5_1.ese.fc.weight': 'backbone.stage5.OSA5_1.ese.fc.weight'}
+    for theirs, ours in pairs.items():
+        torch.testing.assert_close(model.state_dict()[ours].reshape(official[theirs].shape),
+                                   official[theirs])
+    assert len(converted) == len(official) - 2  # all but pixel_mean / pixel_std
+
+
+def test_centermask2_converter_fails_loudly_on_unknown_keys(tmp_path):
+    official = {k: torch.zeros(s) for k, s in official_centermask2_shapes('V-19-eSE', True).items()}
+    official['roi_heads.box_head.fc1.weight'] = torch.zeros(4, 4)
+    src, dst = tmp_path / 'official.pth', tmp_path / 'converted.pth'
+    torch.save({'model': official}, src)
+    proc = _convert(str(src), str(dst))
+    assert proc.returncode == 2 and 'roi_heads.box_head.fc1.weight' in proc.stderr
+    assert 'nothing written' in proc.stderr and not dst.exists()
+    del official['roi_heads.box_head.fc1.weight']
+    del official['proposal_generator.fcos_head.ctrness.bias']
+    torch.save({'model': official}, src)
+    proc = _convert(str(src), str(dst))
+    assert proc.returncode == 0, proc.stderr
+    assert '1 model weights are not in the file' in proc.stdout
+    assert 'bbox_head.conv_centerness.bias' in proc.stdout

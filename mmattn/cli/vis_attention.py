@@ -4,8 +4,9 @@
 
 The image goes through the config's test pipeline and the model's data
 preprocessor, as in mmdet's ``inference_detector``; every attention block
-(any module with an ``AttentionProbe``: backbone blocks, ResNet plugins)
-is hooked during ``predict``. Writes ``detections.png`` (mmdet's
+(any module with an ``AttentionProbe``: backbone blocks, ResNet plugins,
+CenterMask's SAM, drawn inside the detections' boxes) is hooked during
+``predict``. Writes ``detections.jpg`` (mmdet's
 ``DetLocalVisualizer``) and, per block or per stage, the PNGs described in
 ``mmattn/visualization/attention_pictures.py``.
 """
@@ -39,7 +40,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                              '(default: the centre)')
     parser.add_argument('--alpha', type=float, default=0.5, help='overlay opacity')
     parser.add_argument('--score-thr', type=float, default=0.3,
-                        help='score threshold for detections.png')
+                        help='score threshold for detections.jpg')
     parser.add_argument('--device', default=None, help='cuda:0 when present, else cpu')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries')
@@ -111,17 +112,30 @@ def run(args: argparse.Namespace) -> List[str]:
         results = model.predict(inputs, samples)
     rgb = image[..., ::-1].copy()
     blocks = dict(model.named_modules())
+    pred = results[0].pred_instances
+    detections = (pred.bboxes.cpu().numpy(), pred.scores.cpu().numpy()) \
+        if 'bboxes' in pred else None
     written = write_attention_pictures(recorder.records, rgb, img_shape, input_shape,
-                                       args.out_dir, query, blocks, args.alpha)
+                                       args.out_dir, query, blocks, args.alpha, detections)
     written.append(_draw_detections(model, rgb, results[0], args))
     return written
 
 
 def _draw_detections(model, rgb, result, args) -> str:
+    import mmcv
     from mmdet.visualization import DetLocalVisualizer
+    factor = max(1, -(-400 // max(rgb.shape[:2])))  # small images drawn at >= 400 px
+    if factor > 1:
+        rgb = mmcv.imrescale(rgb, factor, interpolation='nearest')
+        pred = result.pred_instances.clone()
+        pred.bboxes = pred.bboxes * factor
+        if 'masks' in pred:  # nearest-neighbour upscaling, also for 0 masks
+            pred.masks = pred.masks.repeat_interleave(factor, 1).repeat_interleave(factor, 2)
+        result = result.clone()
+        result.pred_instances = pred
     visualizer = DetLocalVisualizer.get_instance('mmattn_vis_attention')
     visualizer.dataset_meta = model.dataset_meta
-    out_file = osp.join(args.out_dir, 'detections.png')
+    out_file = osp.join(args.out_dir, 'detections.jpg')
     visualizer.add_datasample('detections', rgb, result, draw_gt=False, show=False,
                               pred_score_thr=args.score_thr, out_file=out_file)
     return out_file

@@ -44,10 +44,37 @@ def map_on_image(attention: torch.Tensor, img_shape: Size, input_shape: Size,
     return resized[0, 0].numpy()
 
 
+def maps_in_boxes(maps: torch.Tensor, boxes: np.ndarray, out_shape: Size) -> np.ndarray:
+    """Per-RoI maps (n, h, w) resized into their boxes (n, 4: x1, y1, x2, y2
+    in the image's pixels) on an ``out_shape`` canvas, NaN elsewhere (drawn
+    transparent); later boxes are drawn over earlier ones."""
+    canvas = np.full(tuple(out_shape), np.nan, dtype=np.float32)
+    height, width = out_shape
+    for roi_map, box in zip(maps, boxes):
+        x1, y1 = max(0, int(np.floor(box[0]))), max(0, int(np.floor(box[1])))
+        x2, y2 = min(width, int(np.ceil(box[2]))), min(height, int(np.ceil(box[3])))
+        if x2 <= x1 or y2 <= y1:
+            continue
+        resized = F.interpolate(roi_map.float()[None, None], size=(y2 - y1, x2 - x1),
+                                mode='bilinear', align_corners=False)[0, 0]
+        canvas[y1:y2, x1:x2] = resized.numpy()
+    return canvas
+
+
 def _file_name(index: int, record_or_name, suffix: str = '') -> str:
     name = record_or_name if isinstance(record_or_name, str) else record_or_name.block
     name = name.replace('backbone.', '', 1).replace('.', '_')
     return f'{index:03d}_{name}{suffix}.png'
+
+
+def _per_roi(record: AttentionRecord) -> bool:
+    """Maps of a RoI head: one per RoI, not per image."""
+    return record.block.startswith('roi_head.')
+
+
+def _gate_name(record: AttentionRecord) -> str:
+    part = record.probe.replace('_probe', '')
+    return 'gate' if part == 'probe' else f'{part} gate'
 
 
 def _label(record: AttentionRecord) -> str:
@@ -160,7 +187,9 @@ def write_attention_pictures(records: Dict[str, AttentionRecord], image: np.ndar
                              img_shape: Size, input_shape: Size, out_dir: str,
                              query_points: Sequence[Tuple[float, float]] = ((0.5, 0.5),),
                              blocks: Optional[Dict[str, object]] = None,
-                             alpha: float = 0.5) -> List[str]:
+                             alpha: float = 0.5,
+                             detections: Optional[Tuple[np.ndarray, np.ndarray]] = None,
+                             max_detections: int = 5) -> List[str]:
     """Write one PNG per spatial/pairwise block and one per stage for channel
     and branch gates into ``out_dir``; returns the paths in model order.
 
@@ -168,6 +197,9 @@ def write_attention_pictures(records: Dict[str, AttentionRecord], image: np.ndar
     unpadded size inside the model's input of ``input_shape`` (both H, W);
     ``query_points`` the recorder's (y, x) fractions of the input, marked on
     pairwise maps; ``blocks`` maps block paths to modules (branch labels).
+    ``detections`` (boxes in the original image, scores), in the order of
+    the RoIs, place RoI-level gates (CenterMask's SAM in the SAG-Mask head)
+    in their boxes; the ``max_detections`` best are drawn.
     """
     os.makedirs(out_dir, exist_ok=True)
     out_hw = image.shape[:2]
@@ -189,7 +221,7 @@ def write_attention_pictures(records: Dict[str, AttentionRecord], image: np.ndar
     for block_path, block_records in by_block.items():
         kinds = {r.kind: r for r in block_records}
         first = block_records[0]
-        title = f'{first.block_type}: {block_path} ({stage_label(first)})'
+        title = f'{first.block_type}\n{block_path} ({stage_label(first)})'
         panels: List[Tuple[str, np.ndarray, float]] = []
         pair_marks = None
         for record in block_records:
@@ -202,8 +234,17 @@ def write_attention_pictures(records: Dict[str, AttentionRecord], image: np.ndar
                 branch_rows.setdefault(stage_label(record), []).append(
                     (_label(record), matrix,
                      branch_labels(record, matrix.shape[0], blocks.get(block_path))))
+            elif record.kind == 'spatial' and _per_roi(record) and detections is not None \
+                    and record.maps[-1].shape[0] == len(detections[0]):
+                boxes, scores = detections
+                best = np.argsort(-scores, kind='stable')[:max_detections][::-1]  # best on top
+                canvas = maps_in_boxes(record.maps[-1][best.copy(), 0], boxes[best], out_hw)
+                panels.append((f'{_gate_name(record)} in the {len(best)} best detections',
+                               canvas, 1.0))
+            elif record.kind == 'spatial' and _per_roi(record):
+                continue  # RoI-level maps without their boxes: nothing to place
             elif record.kind == 'spatial':
-                panels.append((f'{record.probe.replace("_probe", "")} gate', on_image(last[0]), 1.0))
+                panels.append((_gate_name(record), on_image(last[0]), 1.0))
             elif record.kind == 'height' and 'width' in kinds:
                 gate = (last * kinds['width'].maps[-1][0]).mean(dim=0)  # a_h * a_w, mean over C
                 panels.append(('mean over channels of a_h * a_w', on_image(gate), 1.0))

@@ -390,3 +390,52 @@ def test_centermask2_converter_fails_loudly_on_unknown_keys(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert '1 model weights are not in the file' in proc.stdout
     assert 'bbox_head.conv_centerness.bias' in proc.stdout
+
+
+def test_train_then_test_with_show_dir_on_synthetic_data(tmp_path):
+    """tools/train.py and tools/test.py --show-dir with the CenterMask-Lite demo
+    config on a tiny synthetic set: both metrics, mask scores and drawn images."""
+    import json
+    import os
+    import pickle
+    import subprocess
+    import sys
+
+    from mmattn.utils import make_synthetic_coco
+    data = tmp_path / 'data'
+    make_synthetic_coco(str(data), num_train=16, num_val=6, image_size=64, max_objects=3,
+                        min_side=12, max_side=32, seed=3)
+    ann = data / 'annotations' / 'instances_val.json'
+    config = 'configs/demo/centermask-lite_vovnet19_slim_dw_synthetic.py'
+    options = ['--cfg-options', *(f'{k}_dataloader.dataset.data_root={data}/'
+                                  for k in ('train', 'val', 'test')),
+               f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}',
+               'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+               'model.test_cfg.bbox.score_thr=0.0']
+    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
+
+    def run(*cmd):
+        proc = subprocess.run([sys.executable, *cmd], cwd=REPO, env=env, capture_output=True,
+                              text=True, timeout=600)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+
+    run('tools/train.py', config, '--work-dir', str(tmp_path / 'train'), *options)
+    checkpoint = tmp_path / 'train' / 'epoch_1.pth'
+    run('tools/test.py', config, str(checkpoint), '--work-dir', str(tmp_path / 'test'),
+        '--show-dir', 'shown', '--out', str(tmp_path / 'preds.pkl'), *options)
+    metrics = json.load(open(tmp_path / 'test' / 'test_metrics.json'))
+    assert {'coco/bbox_mAP', 'coco/segm_mAP'} <= set(metrics)
+    shown = list((tmp_path / 'test').glob('*/shown/*.png'))
+    assert len(shown) == 6
+    preds = pickle.load(open(tmp_path / 'preds.pkl', 'rb'))
+    assert len(preds) == 6
+    first = preds[0]['pred_instances']
+    assert len(first['scores']) == len(first['mask_scores']) > 0
+    # --fuse-conv-bn: the backbone's BNs folded into its convs, the same metrics
+    run('tools/test.py', config, str(checkpoint), '--work-dir', str(tmp_path / 'fused'),
+        '--fuse-conv-bn', *options)
+    fused = json.load(open(tmp_path / 'fused' / 'test_metrics.json'))
+    for key in ('coco/bbox_mAP', 'coco/segm_mAP'):
+        assert fused[key] == pytest.approx(metrics[key], abs=1e-3)
+    log = next((tmp_path / 'fused').glob('*/*.log')).read_text()
+    assert 'FuseConvBNHook: folded' in log and 'folded 0 of' not in log

@@ -1,5 +1,6 @@
 """Evaluate a checkpoint: ``mmattn-test CONFIG CHECKPOINT [--work-dir DIR]
-[--out results.pkl] [--show-dir DIR] [--cfg-options K=V ...] [--launcher pytorch]``.
+[--out results.pkl] [--show-dir DIR] [--fuse-conv-bn] [--cfg-options K=V ...]
+[--launcher pytorch]``.
 
 MMDetection's ``tools/test.py`` interface; metrics (bbox and segm AP through
 ``CocoMetric``) are also written to ``WORK_DIR/test_metrics.json``.
@@ -21,6 +22,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--out', help='dump raw predictions to this .pkl file')
     parser.add_argument('--show-dir', help='save drawn predictions under WORK_DIR/TIMESTAMP/SHOW_DIR')
+    parser.add_argument('--fuse-conv-bn', action='store_true',
+                        help='fold batch norms into the preceding convolutions (faster inference)')
     add_common_args(parser)
     return parser.parse_args(argv)
 
@@ -45,6 +48,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         vis = cfg.default_hooks.setdefault('visualization', dict(type='DetVisualizationHook'))
         vis.update(draw=True, test_out_dir=args.show_dir)
     add_hook(cfg, dict(type='MetricsJSONHook'))
+    if args.fuse_conv_bn:
+        add_hook(cfg, dict(type='FuseConvBNHook'))
     runner = build_runner(cfg)
     if args.out:
         from mmdet.evaluation import DumpDetResults

@@ -148,9 +148,10 @@ def peak_train_memory_bytes(spec, batch: int, shape: Sequence[int], device: str,
 
 
 def _interleaved(steps: List[Callable[[], None]], device, warmup: int, runs: int,
-                 iters: int) -> List[float]:
-    """Median seconds per iteration of each step, the steps taking turns within
-    every round so that drifts in machine load affect them alike."""
+                 iters: int) -> List[List[float]]:
+    """Seconds per iteration of each step in every round (``runs`` rounds of
+    ``iters`` iterations), the steps taking turns within every round so that
+    drifts in machine load affect them alike."""
     for step in steps:
         for _ in range(warmup):
             step()
@@ -163,7 +164,7 @@ def _interleaved(steps: List[Callable[[], None]], device, warmup: int, runs: int
                 step()
             _sync(device)
             times[i].append((time.perf_counter() - start) / iters)
-    return [statistics.median(t) for t in times]
+    return times
 
 
 def _infer_step(model, x):
@@ -183,10 +184,25 @@ def _train_step(model, x):
     return step
 
 
+def fuse_batch_norms(model: nn.Module) -> nn.Module:
+    """mmcv's ``fuse_conv_bn`` (BN after a Conv2d folded into it), for inference."""
+    from mmcv.cnn import fuse_conv_bn
+    return fuse_conv_bn(model)
+
+
+def _summary(rounds: List[float], reference: List[float]) -> dict:
+    ratios = [t / r for t, r in zip(rounds, reference)]
+    return dict(s=statistics.median(rounds), ratio=statistics.median(ratios),
+                ratio_min=min(ratios), ratio_max=max(ratios))
+
+
 def compare(specs: List, reference, batch: int, shape: Sequence[int], device: str,
-            warmup=2, runs=5, iters=3) -> List[dict]:
+            warmup=2, runs=9, iters=3, fuse_conv_bn: bool = False) -> List[dict]:
     """Inference and training-step timings of ``reference`` and each of
-    ``specs``, interleaved round by round in one session, with ratios."""
+    ``specs``, interleaved round by round in one session: the median seconds
+    and the median, min and max over rounds of the ratio to the reference in
+    the same round. ``fuse_conv_bn`` folds BNs into convs (every model,
+    the reference too) for the inference timings."""
     dev = torch.device(device)
     x = torch.randn(batch, 3, *shape, device=dev)
     all_specs = [reference] + list(specs)
@@ -195,16 +211,20 @@ def compare(specs: List, reference, batch: int, shape: Sequence[int], device: st
         torch.manual_seed(0)
         models.append(build_backbone(spec).to(dev))
     for m in models:
-        m.eval()
-    infer = _interleaved([_infer_step(m, x) for m in models], dev, warmup, runs, iters)
-    for m in models:
         m.train()
     train = _interleaved([_train_step(m, x) for m in models], dev, warmup, runs, iters)
-    rows = [dict(name=spec if isinstance(spec, str) else spec.get('type'), infer_s=i, train_s=t,
-                 images_per_s=batch / i) for spec, i, t in zip(all_specs, infer, train)]
-    for row in rows:
-        row['infer_ratio'] = row['infer_s'] / rows[0]['infer_s']
-        row['train_ratio'] = row['train_s'] / rows[0]['train_s']
+    for m in models:
+        m.eval()
+    if fuse_conv_bn:
+        models = [fuse_batch_norms(m) for m in models]
+    infer = _interleaved([_infer_step(m, x) for m in models], dev, warmup, runs, iters)
+    rows = []
+    for spec, i, t in zip(all_specs, infer, train):
+        inf, tr = _summary(i, infer[0]), _summary(t, train[0])
+        rows.append(dict(name=spec if isinstance(spec, str) else spec.get('type'),
+                         infer_s=inf['s'], train_s=tr['s'], images_per_s=batch / inf['s'],
+                         infer_ratio=inf['ratio'], infer_ratio_range=(inf['ratio_min'], inf['ratio_max']),
+                         train_ratio=tr['ratio'], train_ratio_range=(tr['ratio_min'], tr['ratio_max'])))
     return rows
 
 
@@ -243,5 +263,7 @@ def detector_train_step(model: nn.Module, batch: int, shape: Sequence[int], seed
 
 def compare_detectors(models: List[nn.Module], batch: int, shape: Sequence[int],
                       warmup=1, runs=3, iters=2) -> List[float]:
+    """Median seconds of one training iteration of each detector, interleaved."""
     steps = [detector_train_step(m, batch, shape) for m in models]
-    return _interleaved(steps, torch.device('cpu'), warmup, runs, iters)
+    return [statistics.median(t) for t in _interleaved(steps, torch.device('cpu'), warmup, runs,
+                                                       iters)]

@@ -48,7 +48,10 @@ def main() -> int:
     parser.add_argument('--shape', type=int, nargs=2, default=[512, 512], metavar=('H', 'W'))
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--warmup', type=int, default=2)
-    parser.add_argument('--runs', type=int, default=5)
+    parser.add_argument('--runs', '--rounds', type=int, default=9,
+                        help='rounds of interleaved timing (median and spread reported)')
+    parser.add_argument('--fuse-conv-bn', action='store_true',
+                        help='fold BNs into convs for the inference timings (every model)')
     parser.add_argument('--iters', type=int, default=3)
     parser.add_argument('--detectors', action='store_true',
                         help='positional arguments are detector configs; time a whole training '
@@ -63,8 +66,9 @@ def main() -> int:
     if args.detectors:
         return _detectors(args)
     specs = [_spec(b) for b in args.backbones]
-    print(f'device {args.device} ({torch.get_num_threads()} threads), torch {torch.__version__}, '
-          f'batch {args.batch}, input 3x{h}x{w}')
+    print(f'{bench.machine_line()}; device {args.device}, batch {args.batch}, input 3x{h}x{w}, '
+          f'{args.runs} rounds x {args.iters} iterations'
+          f'{", conv-BN fused for inference" if args.fuse_conv_bn else ""}')
     if args.with_cp_memory:
         print('| backbone | peak train memory (MB) | with_cp=True (MB) | saving | saved activations (MB) | with_cp=True (MB) |')
         print('| --- | ---: | ---: | ---: | ---: | ---: |')
@@ -82,12 +86,15 @@ def main() -> int:
                   f'{100 * (1 - peaks[1] / peaks[0]):.0f}% | {acts[0] / 2**20:.0f} | {acts[1] / 2**20:.0f} |')
         return 0
     rows = bench.compare(specs, _spec(args.reference), args.batch, args.shape, args.device,
-                         args.warmup, args.runs, args.iters)
-    print('| backbone | inference (images/s) | inference (ms/batch) | train step (ms) | inference ratio | train ratio |')
+                         args.warmup, args.runs, args.iters, args.fuse_conv_bn)
+    print('| backbone | inference (images/s) | inference (ms/batch) | train step (ms) | '
+          'inference ratio (min-max) | train ratio (min-max) |')
     print('| --- | ---: | ---: | ---: | ---: | ---: |')
     for r in rows:
+        (i_lo, i_hi), (t_lo, t_hi) = r['infer_ratio_range'], r['train_ratio_range']
         print(f"| {r['name']} | {r['images_per_s']:.2f} | {1e3 * r['infer_s']:.0f} | "
-              f"{1e3 * r['train_s']:.0f} | {r['infer_ratio']:.2f}x | {r['train_ratio']:.2f}x |")
+              f"{1e3 * r['train_s']:.0f} | {r['infer_ratio']:.2f}x ({i_lo:.2f}-{i_hi:.2f}) | "
+              f"{r['train_ratio']:.2f}x ({t_lo:.2f}-{t_hi:.2f}) |")
     return 0
 
 
@@ -95,8 +102,7 @@ def _detectors(args) -> int:
     import os
     import tempfile
     h, w = args.shape
-    print(f'device cpu ({torch.get_num_threads()} threads), torch {torch.__version__}, '
-          f'batch {args.batch}, input 3x{h}x{w}, one training iteration')
+    print(f'{bench.machine_line()}; batch {args.batch}, input 3x{h}x{w}, one training iteration')
     print('| detector | train iteration (ms) | ratio |')
     print('| --- | ---: | ---: |')
     with tempfile.TemporaryDirectory() as tmp:

@@ -1,0 +1,41 @@
+"""Inference fast paths: conv-BN folding (test.py / benchmark.py
+--fuse-conv-bn) keeps the backbones' outputs within 1e-5."""
+import pytest
+import torch
+
+from _helpers import randomise_bn
+from mmattn.engine.hooks.fuse_conv_bn_hook import count_batch_norms
+from mmattn.utils import benchmark as bench
+
+
+@pytest.mark.parametrize('preset', ['resnet50', 'epsanet50', 'vovnet39'])
+def test_folded_batch_norms_give_the_same_features(preset):
+    torch.manual_seed(0)
+    model = bench.build_backbone(preset)
+    randomise_bn(model)
+    model.eval()
+    x = torch.randn(2, 3, 96, 128)
+    with torch.no_grad():
+        expected = [t.clone() for t in model(x)]
+        before = count_batch_norms(model)
+        bench.fuse_batch_norms(model)
+        after = count_batch_norms(model)
+        got = model(x)
+    assert after < before  # something was folded
+    if preset == 'epsanet50':
+        assert after == 16  # the BN after each PSA (not a Conv2d) stays
+    for g, e in zip(got, expected):
+        scale = e.abs().max()
+        assert float((g - e).abs().max() / scale) < 1e-5
+
+
+def test_benchmark_reports_medians_and_the_spread_of_per_round_ratios():
+    rows = bench.compare(['vovnet19'], 'resnet50', 1, (64, 64), 'cpu', warmup=0, runs=3, iters=1,
+                         fuse_conv_bn=True)
+    assert [r['name'] for r in rows] == ['resnet50', 'vovnet19']
+    assert rows[0]['infer_ratio'] == rows[0]['train_ratio'] == 1.0
+    for row in rows:
+        for key in ('infer', 'train'):
+            low, high = row[f'{key}_ratio_range']
+            assert low <= row[f'{key}_ratio'] <= high
+    assert 'torch CPU capability' in bench.machine_line()

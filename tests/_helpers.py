@@ -13,6 +13,23 @@ def randomise_bn(model: nn.Module) -> None:
             m.bias.data.normal_(0, 0.1)
 
 
+def randomise_all(module: nn.Module, std: float, seed: int = 0) -> nn.Module:
+    """Every parameter drawn from N(0, std) and non-trivial BN statistics, in
+    eval mode: zero-initialised gammas and output convs would make many blocks
+    the identity and hide errors. (``train(False)``: mmdet's ResNet.train
+    returns None.)"""
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.normal_(0, std)
+        for m in module.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.normal_(0, 0.1)
+                m.running_var.uniform_(0.5, 1.5)
+    module.train(False)
+    return module
+
+
 def gradient_errors_vs_float64(models, reference, x, train: bool):
     """Relative gradient error (global L2) of each float32 model against a
     float64 reference with the same weights, for a random projection of the

@@ -12,6 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from _helpers import randomise_all
 from mmattn.models import ATTENTION_BLOCKS, build_attention
 from mmattn.visualization import AttentionRecorder, map_on_image, write_attention_pictures
 
@@ -21,15 +22,7 @@ C, H, W = 32, 10, 12
 
 
 def _randomise(block):
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for p in block.parameters():
-            p.normal_(0, 0.3)
-        for m in block.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.normal_(0, 0.1)
-                m.running_var.uniform_(0.5, 1.5)
-    return block.eval()
+    return randomise_all(block, std=0.3)
 
 
 def _record(block, x, query_points=((0.5, 0.5),)):

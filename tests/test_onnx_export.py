@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from mmattn.deployment import compare_with_onnxruntime, export_module
+from _helpers import randomise_all
+from mmattn.deployment import export_module
 from mmattn.models import ATTENTION_BLOCKS, build_attention
 
 ort = pytest.importorskip('onnxruntime')
@@ -19,18 +20,7 @@ ENV = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
 
 
 def _randomise(module):
-    """Every parameter non-trivial (zero-initialised gammas and output convs
-    would make many blocks the identity and hide export errors)."""
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for p in module.parameters():
-            p.normal_(0, 0.2)
-        for m in module.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.normal_(0, 0.1)
-                m.running_var.uniform_(0.5, 1.5)
-    module.eval()
-    return module
+    return randomise_all(module, std=0.2)
 
 
 def _onnxruntime(path, x):

@@ -28,6 +28,13 @@ def _pyplot():
     return plt
 
 
+def _finish(fig, out_file: str) -> str:
+    fig.tight_layout()
+    fig.savefig(out_file, dpi=80)
+    _pyplot().close(fig)
+    return out_file
+
+
 def map_on_image(attention: torch.Tensor, img_shape: Size, input_shape: Size,
                  out_shape: Size) -> np.ndarray:
     """A 2-D map over the model's (padded) input, cropped to the part that
@@ -100,10 +107,7 @@ def _overlay(image: np.ndarray, panels: List[Tuple[str, np.ndarray, float]], tit
         ax.axis('off')
         fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.03)
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(out_file, dpi=80)
-    plt.close(fig)
-    return out_file
+    return _finish(fig, out_file)
 
 
 def _strips(rows: List[Tuple[str, np.ndarray]], title: str, out_file: str,
@@ -134,10 +138,7 @@ def _strips(rows: List[Tuple[str, np.ndarray]], title: str, out_file: str,
     hist.set_xlabel('weight', fontsize=8)
     hist.set_title(f'mean {values.mean():.3f}', fontsize=8)
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(out_file, dpi=80)
-    plt.close(fig)
-    return out_file
+    return _finish(fig, out_file)
 
 
 def _matrix(values: np.ndarray, title: str, out_file: str) -> str:
@@ -148,10 +149,7 @@ def _matrix(values: np.ndarray, title: str, out_file: str) -> str:
     ax.set_ylabel('query channel', fontsize=8)
     fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.03)
     ax.set_title(title, fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out_file, dpi=80)
-    plt.close(fig)
-    return out_file
+    return _finish(fig, out_file)
 
 
 def branch_labels(record: AttentionRecord, count: int, block=None) -> List[str]:

@@ -5,10 +5,9 @@ from typing import Optional
 
 import torch.nn as nn
 from mmengine.config import Config
-from mmengine.runner.checkpoint import _load_checkpoint, load_state_dict
+from mmengine.runner.checkpoint import load_state_dict
 
-from mmattn.engine.safe_load import load_checkpoint_file
-from mmattn.models.backbones.pretrained import state_dict_of
+from mmattn.models.backbones.pretrained import read_checkpoint, state_dict_of
 from .config import load_config
 from .preflight import UsageError, check_checkpoint
 
@@ -37,10 +36,7 @@ def load_detector(config: str, checkpoint: Optional[str], cfg_options: Optional[
         model.init_weights()
         model.cfg, model.dataset_meta = cfg, {}
         return model.to(device).eval()
-    if '://' in checkpoint:
-        data = _load_checkpoint(checkpoint, map_location='cpu', logger='current')
-    else:
-        data = load_checkpoint_file(checkpoint, map_location='cpu')
+    data = read_checkpoint(checkpoint)
     try:
         weights = state_dict_of(data)
     except ValueError as error:

@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     shape = (args.batch, 3, *args.shape)
     try:
         names = export_module(backbone, args.out, shape, args.dynamic, opset)
-    except Exception as error:  # noqa: BLE001
+    except Exception:  # noqa: BLE001  (re-raised below unless a block is to blame)
         failures = unexportable_blocks(backbone, shape, args.dynamic, opset)
         if not failures:
             raise
@@ -115,7 +115,6 @@ def run(args: argparse.Namespace) -> int:
             print(f'export_backbone_onnx: error: block {path} ({cls}) cannot be exported '
                   f'with opset {opset}: {reason}', file=sys.stderr)
         print(f'export_backbone_onnx: nothing written to {args.out}', file=sys.stderr)
-        del error
         return 1
     kind = 'batch, height and width symbolic' if args.dynamic else 'static shape'
     print(f'export_backbone_onnx: wrote {args.out} ({type(backbone).__name__}, opset {opset}, '

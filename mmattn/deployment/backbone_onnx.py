@@ -9,8 +9,6 @@ than adaptive pooling, so no pooled size is baked in either.
 import contextlib
 import io
 import os
-import os.path as osp
-import tempfile
 import warnings
 from dataclasses import dataclass
 from typing import List, Sequence, Tuple
@@ -20,6 +18,7 @@ import torch
 import torch.nn as nn
 
 from mmattn.models.layers.factory import ATTENTION_BLOCKS
+from mmattn.utils.staged_directory import staged_file
 
 DEFAULT_OPSET = 17
 _BLOCK_TYPES = tuple(ATTENTION_BLOCKS.values())
@@ -45,7 +44,8 @@ class OnnxCheck:
 
 
 def _export(module: nn.Module, example: torch.Tensor, target, dynamic: bool, opset: int,
-            num_outputs: int) -> None:
+            num_outputs: int) -> List[str]:
+    """Export ``module`` to ``target``; returns the output names."""
     outputs = [f'out{i}' for i in range(num_outputs)]
     axes = None
     if dynamic:
@@ -57,6 +57,7 @@ def _export(module: nn.Module, example: torch.Tensor, target, dynamic: bool, ops
         torch.onnx.export(module, (example,), target, dynamo=False, opset_version=opset,
                           input_names=['input'], output_names=outputs, dynamic_axes=axes,
                           do_constant_folding=True)
+    return outputs
 
 
 def export_module(module: nn.Module, out_file: str, shape: Sequence[int], dynamic: bool = True,
@@ -69,17 +70,8 @@ def export_module(module: nn.Module, out_file: str, shape: Sequence[int], dynami
     example = torch.randn(*shape)
     with torch.no_grad():
         num_outputs = len(wrapped(example))
-    directory = osp.dirname(osp.abspath(out_file))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix='.onnx.part', dir=directory)
-    os.close(fd)
-    try:
-        _export(wrapped, example, tmp, dynamic, opset, num_outputs)
-        os.replace(tmp, out_file)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
-    return [f'out{i}' for i in range(num_outputs)]
+    with staged_file(out_file) as staging:
+        return _export(wrapped, example, staging, dynamic, opset, num_outputs)
 
 
 def compare_with_onnxruntime(module: nn.Module, onnx_file: str,
@@ -106,12 +98,11 @@ def compare_with_onnxruntime(module: nn.Module, onnx_file: str,
 def block_inputs(model: nn.Module, example: torch.Tensor) -> List[Tuple[str, nn.Module, tuple]]:
     """(path, block, input shape) of every attention block of ``model`` for
     one forward of ``example``."""
-    found, handles = [], []
+    found, handles = {}, []
     for path, module in model.named_modules():
         if isinstance(module, _BLOCK_TYPES):
             def hook(mod, args, path=path):
-                if not any(p == path for p, _, _ in found):
-                    found.append((path, mod, tuple(args[0].shape)))
+                found.setdefault(path, (path, mod, tuple(args[0].shape)))  # first call
             handles.append(module.register_forward_pre_hook(hook))
     try:
         with torch.no_grad():
@@ -119,7 +110,7 @@ def block_inputs(model: nn.Module, example: torch.Tensor) -> List[Tuple[str, nn.
     finally:
         for handle in handles:
             handle.remove()
-    return found
+    return list(found.values())
 
 
 def unexportable_blocks(model: nn.Module, shape: Sequence[int], dynamic: bool = True,

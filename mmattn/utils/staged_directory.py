@@ -1,4 +1,4 @@
-"""Write a folder completely or not at all."""
+"""Write a folder, or a file, completely or not at all."""
 import contextlib
 import os
 import os.path as osp
@@ -24,3 +24,19 @@ def staged_directory(out_dir: str) -> Iterator[str]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+@contextlib.contextmanager
+def staged_file(path: str, suffix: str = '.part') -> Iterator[str]:
+    """Yield a temporary path beside ``path`` to write to; when the block ends
+    normally it is renamed to ``path``, and when it raises (or is interrupted)
+    it is removed, so ``path`` is either complete or untouched."""
+    path = osp.abspath(path)
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    staging = path + suffix  # created by the writer, so with the usual permissions
+    try:
+        yield staging
+        os.replace(staging, path)
+    finally:
+        if osp.exists(staging):
+            os.remove(staging)

@@ -1,10 +1,10 @@
 """Shared driver of the two VoVNet converters."""
 import argparse
-import os
 import sys
 
 import torch
 
+from mmattn.utils.staged_directory import staged_file
 from mmattn.utils.vovnet_checkpoints import infer_spec, load_checkpoint_file
 
 
@@ -19,11 +19,9 @@ def run(description: str, convert, source: str) -> int:
     except ValueError as e:
         print(f'error: {args.src}: {e}', file=sys.stderr)
         return 2
-    partial = f'{args.dst}.part'
-    os.makedirs(os.path.dirname(os.path.abspath(args.dst)), exist_ok=True)
-    torch.save({'state_dict': state,
-                'meta': dict(arch=arch, ese_position=position, source=source)}, partial)
-    os.replace(partial, args.dst)
+    with staged_file(args.dst) as partial:
+        torch.save({'state_dict': state,
+                    'meta': dict(arch=arch, ese_position=position, source=source)}, partial)
     print(f'wrote {args.dst}: {len(state)} tensors for VoVNet(arch={arch!r}, '
           f'ese_position={position!r})')
     if position != 'every':

@@ -9,7 +9,6 @@ from the backbone and FPN width when --config is not given), and model
 weights the file does not fill are listed.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
@@ -60,10 +59,10 @@ def main() -> int:
         return fail(f'the converted weights do not fit {config}:\n  ' +
                     '\n  '.join(wrong + [f'{k}: not in the model' for k in extra]))
     unfilled = [k for k in expected if k not in state and not k.endswith('num_batches_tracked')]
-    os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
-    partial = f'{args.dst}.part'
-    torch.save({'state_dict': state, 'meta': dict(source='centermask2', config=config)}, partial)
-    os.replace(partial, args.dst)
+    from mmattn.utils.staged_directory import staged_file
+    with staged_file(args.dst) as partial:
+        torch.save({'state_dict': state, 'meta': dict(source='centermask2', config=config)},
+                   partial)
     print(f'wrote {args.dst}: {len(state)} tensors for {osp.relpath(config, REPO)}')
     if dropped:
         print(f'not weights, not written: {", ".join(dropped)} (the config\'s data_preprocessor '

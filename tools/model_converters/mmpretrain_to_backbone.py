@@ -10,7 +10,6 @@ The output holds ``{'state_dict': {name: tensor}}`` with the prefix removed
 read by default. Nothing from the input file is executed.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
@@ -18,6 +17,7 @@ import torch
 
 from mmattn.engine import load_checkpoint_file
 from mmattn.models.backbones.pretrained import state_dict_of
+from mmattn.utils.staged_directory import staged_file
 
 
 def main() -> int:
@@ -37,11 +37,9 @@ def main() -> int:
         print(f'error: {args.src}: no keys under --prefix {prefix!r} (it has e.g. {shown})',
               file=sys.stderr)
         return 2
-    os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
-    partial = f'{args.dst}.part'
-    torch.save({'state_dict': backbone,
-                'meta': dict(source=osp.basename(args.src), prefix=prefix)}, partial)
-    os.replace(partial, args.dst)
+    with staged_file(args.dst) as partial:
+        torch.save({'state_dict': backbone,
+                    'meta': dict(source=osp.basename(args.src), prefix=prefix)}, partial)
     left = sorted(k for k in weights if not k.startswith(prefix))
     print(f'wrote {args.dst}: {len(backbone)} tensors (keys under {prefix!r}, prefix removed)')
     if left:

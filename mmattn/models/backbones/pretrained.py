@@ -99,14 +99,18 @@ def select_prefix(state_dict: Dict[str, torch.Tensor], prefix: Optional[str],
                    f'and none of the backbone\'s own names either (it has e.g. {shown})')
 
 
+def read_checkpoint(path: str, map_location='cpu') -> dict:
+    """A checkpoint's content: a URL through mmengine (which downloads it),
+    a local file through the data-only ``load_checkpoint_file``."""
+    if '://' in path:
+        return _load_checkpoint(path, map_location=map_location, logger='current')
+    return load_checkpoint_file(path, map_location=map_location)
+
+
 def load_pretrained(module: nn.Module, cfg: dict) -> None:
     """Load ``cfg['checkpoint']`` into ``module`` as described above."""
     path = str(cfg['checkpoint'])
-    map_location = cfg.get('map_location', 'cpu')
-    if '://' in path:
-        checkpoint = _load_checkpoint(path, map_location=map_location, logger='current')
-    else:
-        checkpoint = load_checkpoint_file(path, map_location=map_location)
+    checkpoint = read_checkpoint(path, cfg.get('map_location', 'cpu'))
     weights, used = select_prefix(state_dict_of(checkpoint), cfg.get('prefix'),
                                   module.state_dict().keys())
     print_log(f'{type(module).__name__}: loading {path} ({used})', logger='current')

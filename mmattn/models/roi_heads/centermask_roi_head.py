@@ -56,6 +56,14 @@ class CenterMaskRoIHead(BaseModule):
         feats = self.mask_roi_extractor(x[:self.mask_roi_extractor.num_inputs], rois, img_shapes)
         return dict(mask_feats=feats, mask_preds=self.mask_head(feats))
 
+    def _mask_iou_forward(self, out: Dict[str, torch.Tensor],
+                          labels: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Each RoI's mask logits of its class and the MaskIoU head's
+        predictions (all classes) from them."""
+        index = torch.arange(labels.numel(), device=labels.device)
+        class_logits = out['mask_preds'][index, labels]
+        return class_logits, self.mask_iou_head(out['mask_feats'], class_logits)
+
     def forward(self, x: Tuple[torch.Tensor], rpn_results_list: InstanceList,
                 batch_data_samples: SampleList = None) -> tuple:
         """Mask logits (and MaskIoU predictions) for the given boxes
@@ -70,9 +78,7 @@ class CenterMaskRoIHead(BaseModule):
         if not self.with_mask_iou:
             return (out['mask_preds'],)
         labels = torch.cat([r.labels for r in rpn_results_list])
-        index = torch.arange(labels.numel(), device=labels.device)
-        return out['mask_preds'], self.mask_iou_head(out['mask_feats'],
-                                                     out['mask_preds'][index, labels])
+        return out['mask_preds'], self._mask_iou_forward(out, labels)[1]
 
     def loss(self, x: Tuple[torch.Tensor], rpn_results_list: InstanceList,
              batch_data_samples: SampleList) -> dict:
@@ -92,9 +98,8 @@ class CenterMaskRoIHead(BaseModule):
         losses = dict(mask_loss['loss_mask'])
         if self.with_mask_iou:
             labels = torch.cat([res.pos_gt_labels for res in sampling_results])
-            index = torch.arange(labels.numel(), device=labels.device)
-            class_logits = out['mask_preds'][index, labels]
-            iou_pred = self.mask_iou_head(out['mask_feats'], class_logits)[index, labels]
+            class_logits, iou_pred = self._mask_iou_forward(out, labels)
+            iou_pred = iou_pred[torch.arange(labels.numel(), device=labels.device), labels]
             losses.update(self.mask_iou_head.loss_and_target(
                 iou_pred, class_logits, mask_loss['mask_targets'], sampling_results,
                 gt_instances, self.train_cfg))
@@ -117,8 +122,7 @@ class CenterMaskRoIHead(BaseModule):
         counts = [len(r) for r in results_list]
         if self.with_mask_iou:
             labels = torch.cat([r.labels for r in results_list])
-            index = torch.arange(labels.numel(), device=labels.device)
-            iou_pred = self.mask_iou_head(out['mask_feats'], out['mask_preds'][index, labels])
+            _, iou_pred = self._mask_iou_forward(out, labels)
             scores = torch.cat([r.scores for r in results_list])
             for r, s in zip(results_list, rescore_masks(scores, labels, iou_pred).split(counts)):
                 r.mask_scores = s

@@ -1,6 +1,7 @@
 """Build a detector from a config and fill it from a checkpoint, as the
 analysis and deployment tools need (mmdet's ``init_detector``, with mmattn's
 data-only checkpoint reading and one-line errors)."""
+import logging
 from typing import Optional
 
 import torch.nn as nn
@@ -33,7 +34,11 @@ def load_detector(config: str, checkpoint: Optional[str], cfg_options: Optional[
         model_cfg.backbone.init_cfg = None  # the checkpoint has the backbone too
     model = MODELS.build(model_cfg)
     if checkpoint is None:
-        model.init_weights()
+        logging.disable(logging.INFO)  # mmengine logs every parameter's initialisation
+        try:
+            model.init_weights()
+        finally:
+            logging.disable(logging.NOTSET)
         model.cfg, model.dataset_meta = cfg, {}
         return model.to(device).eval()
     data = read_checkpoint(checkpoint)

@@ -92,28 +92,31 @@ def test_plugin_blocks_take_in_channels_by_keyword(name):
 
 
 @pytest.mark.parametrize('name,kwargs,message', [
-    ('se', dict(in_channels=8, reduction=16), 'SqueezeExcitation: in_channels=8 with reduction=16'),
+    ('se', dict(in_channels=8, rd_ratio=1 / 16), 'SqueezeExcitation: in_channels=8 with rd_ratio=0.0625 leaves 0'),
     ('se', dict(in_channels=0), "SqueezeExcitation: in_channels=0 is invalid"),
-    ('cbam', dict(in_channels=8), 'CBAM: in_channels=8 with reduction=16'),
+    ('cbam', dict(in_channels=8), 'CBAM: in_channels=8 with rd_ratio=0.0625 leaves 0'),
     ('cbam', dict(in_channels=64, spatial_kernel=4), 'CBAM: spatial_kernel=4 must be odd'),
     ('scse', dict(in_channels=64, aggregation='sum'), "aggregation='sum' is invalid"),
     ('psa', dict(in_channels=64, out_channels=62), 'out_channels=62 must be divisible by'),
     ('psa', dict(in_channels=60, out_channels=64), 'PyramidSqueezeAttention: in_channels=60 must be divisible by groups=8'),
     ('psa', dict(in_channels=64, out_channels=64, kernels=(3, 5), groups=(1, 4, 8)), 'must have the same length'),
     ('psa', dict(in_channels=64, out_channels=64, kernels=(3, 4, 7, 9)), 'must all be odd'),
-    ('psa', dict(in_channels=32, out_channels=32, groups=(1, 2, 4, 8)), 'in_channels=8 with reduction=16'),
+    ('psa', dict(in_channels=32, out_channels=32, groups=(1, 2, 4, 8)), 'in_channels=8 with rd_ratio=0.0625 leaves 0'),
     ('sk', dict(in_channels=48), 'SelectiveKernel: in_channels=48 must be divisible by groups=32'),
-    ('nonlocal', dict(in_channels=1), 'NonLocalAttention: in_channels=1 with reduction=2'),
+    ('nonlocal', dict(in_channels=1), 'NonLocalAttention: in_channels=1 with rd_ratio=0.5 leaves 0'),
     ('nonlocal', dict(in_channels=8, mode='softmax'), "mode='softmax' is invalid"),
-    ('cc', dict(in_channels=4), 'RecurrentCrissCrossAttention: in_channels=4 with reduction=8'),
+    ('cc', dict(in_channels=4), 'RecurrentCrissCrossAttention: in_channels=4 with rd_ratio=0.125 leaves 0'),
     ('cc', dict(in_channels=64, recurrence=0), 'recurrence=0 is invalid'),
-    ('pam', dict(in_channels=4), 'DANetPositionAttention: in_channels=4 with reduction=8'),
+    ('pam', dict(in_channels=4), 'DANetPositionAttention: in_channels=4 with rd_ratio=0.125 leaves 0'),
     ('eca', dict(in_channels=64, kernel_size=4), 'kernel_size=4 must be odd'),
-    ('gc', dict(in_channels=8), 'GlobalContextBlock: in_channels=8 with ratio=0.0625'),
+    ('gc', dict(in_channels=8), 'GlobalContextBlock: in_channels=8 with rd_ratio=0.0625 leaves 0'),
     ('gc', dict(in_channels=64, fusion_types=('channel_sum',)), "fusion_types='channel_sum' is invalid"),
-    ('mbconv_se', dict(in_channels=64, se_ratio=0), 'se_ratio=0 is invalid'),
+    ('mbconv_se', dict(in_channels=64, rd_ratio=0), 'rd_ratio=0 is invalid'),
     ('ese', dict(in_channels=64, gate='relu'), "gate='relu' is invalid"),
-    ('coord', dict(in_channels=64, reduction=0), 'reduction=0 is invalid'),
+    ('coord', dict(in_channels=64, rd_ratio=1.5), 'CoordinateAttention: rd_ratio=1.5 is invalid; expected a number in (0, 1]'),
+    ('se', dict(in_channels=64, rd_ratio=16), 'rd_ratio=16 is invalid; expected a number in (0, 1], e.g. 1/16 (the old reduction=16 is rd_ratio=1/16)'),
+    ('sk', dict(in_channels=64, rd_channels=0), 'SelectiveKernel: rd_channels=0 is invalid'),
+    ('cbam', dict(in_channels=64, rd_divisor=0), 'CBAM: rd_divisor=0 is invalid'),
 ])
 def test_bad_arguments_raise_value_error_at_construction(name, kwargs, message):
     in_channels = kwargs.pop('in_channels')
@@ -189,7 +192,7 @@ def test_nonlocal_init_weights_with_sub_sample(mode):
     torch.testing.assert_close(m(x), x)
 
 
-def test_scse_default_reduction_is_the_authors():
+def test_scse_default_rd_ratio_is_the_authors():
     m = build_attention('scse', C)
     squeeze = [mod for mod in m.cse.modules() if isinstance(mod, (nn.Conv2d, nn.Linear))][0]
     assert getattr(squeeze, 'out_channels', getattr(squeeze, 'out_features', None)) == C // 2

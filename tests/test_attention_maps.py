@@ -95,7 +95,7 @@ def test_coordinate_attention_gates():
 
 def test_psa_and_sk_branch_weights():
     block = _randomise(build_attention('psa', C, out_channels=C, kernels=(3, 5), groups=(1, 4),
-                                       reduction=4))
+                                       rd_ratio=1 / 4))
     x = torch.randn(2, C, H, W)
     out, records = _record(block, x)
     feats = [F.conv2d(x, conv.weight, None, 1, conv.padding, 1, conv.groups)

@@ -40,7 +40,7 @@ def _bn(x, bn):
 
 
 def test_se():
-    m, x = _prep(build_attention('se', 32, reduction=4), 2, 32, 5, 7)
+    m, x = _prep(build_attention('se', 32, rd_ratio=1 / 4), 2, 32, 5, 7)
     z = x.mean(dim=(2, 3))                                   # squeeze, eq. (2)
     s = torch.sigmoid(_fc(torch.relu(_fc(z, m.fc1)), m.fc2))  # excitation, eq. (3)
     torch.testing.assert_close(m(x), x * s[:, :, None, None], **TOL)
@@ -67,7 +67,7 @@ def test_psa_matches_official_formulation():
 
 
 def test_cbam():
-    m, x = _prep(build_attention('cbam', 32, reduction=8), 2, 32, 6, 5)
+    m, x = _prep(build_attention('cbam', 32, rd_ratio=1 / 8), 2, 32, 6, 5)
     mlp = m.channel_gate.mlp
     def shared(v):
         return F.linear(torch.relu(F.linear(v, mlp[0].weight, mlp[0].bias)), mlp[2].weight, mlp[2].bias)
@@ -81,7 +81,7 @@ def test_cbam():
 
 @pytest.mark.parametrize('aggregation', ['add', 'max', 'mul'])
 def test_scse(aggregation):
-    m, x = _prep(build_attention('scse', 32, reduction=4, aggregation=aggregation), 2, 32, 4, 6)
+    m, x = _prep(build_attention('scse', 32, rd_ratio=1 / 4, aggregation=aggregation), 2, 32, 4, 6)
     c = torch.sigmoid(_fc(torch.relu(_fc(x.mean(dim=(2, 3)), m.cse.fc1)), m.cse.fc2))[:, :, None, None]
     s = torch.sigmoid(torch.einsum('nchw,c->nhw', x, m.sse.weight[0, :, 0, 0]) + m.sse.bias)[:, None]
     expected = {'add': x * c + x * s, 'max': torch.maximum(x * c, x * s), 'mul': x * c * s}[aggregation]

@@ -1,5 +1,7 @@
 """Convolutional Block Attention Module (Woo et al., ECCV 2018), as in
 ``Jongchan/attention-module: MODELS/cbam.py``."""
+from typing import Optional
+
 import torch
 import torch.nn as nn
 from mmcv.cnn import build_norm_layer
@@ -7,7 +9,7 @@ from mmengine.model import BaseModule
 
 from mmattn.registry import register
 from .block_norms import NormsFollowBlockMixin
-from ..utils.arguments import check_int, reduced_channels
+from ..utils.arguments import check_int, deprecated_rd_ratio, reduced_channels
 from ..utils.functional import global_avg, global_max
 from .attention_probe import AttentionProbe
 
@@ -44,7 +46,9 @@ class CBAM(NormsFollowBlockMixin, BaseModule):
     """CBAM: channel gate then spatial gate, ``x * Mc(x)`` then ``* Ms(.)``; no
     residual inside the block (the residual is the host block's).
 
-    Defaults follow the official code: r=16, 7x7 spatial conv, BN with
+    Defaults follow the official code: ``C // 16`` hidden units (``rd_ratio``,
+    ``rd_channels``, ``rd_divisor`` as in timm; ``reduction=r`` is the
+    deprecated spelling of ``rd_ratio=1/r``), 7x7 spatial conv, BN with
     ``eps=1e-5, momentum=0.01``. ``no_spatial=True`` gives the channel-only
     variant the official code also offers. ``norms_follow_block``: see
     ``block_norms.py`` (a backbone's ``norm_eval`` does not freeze this
@@ -53,15 +57,19 @@ class CBAM(NormsFollowBlockMixin, BaseModule):
 
     def __init__(self,
                  in_channels: int,
-                 reduction: int = 16,
+                 rd_ratio: float = 1 / 16,
+                 rd_channels: Optional[int] = None,
+                 rd_divisor: int = 1,
                  spatial_kernel: int = 7,
                  no_spatial: bool = False,
                  norm_cfg: dict = dict(type='BN', eps=1e-5, momentum=0.01),
-                 norms_follow_block: bool = True, init_cfg=None) -> None:
+                 norms_follow_block: bool = True, init_cfg=None,
+                 reduction: Optional[int] = None) -> None:
         super().__init__(init_cfg)
         self.norms_follow_block = norms_follow_block
         name = type(self).__name__
-        mid = reduced_channels(name, in_channels, reduction)
+        rd_ratio = deprecated_rd_ratio(name, rd_ratio, 1 / 16, reduction=reduction)
+        mid = reduced_channels(name, in_channels, rd_ratio, rd_channels, rd_divisor)
         check_int(name, 'spatial_kernel', spatial_kernel)
         if spatial_kernel % 2 == 0:
             raise ValueError(f'{name}: spatial_kernel={spatial_kernel} must be odd')

@@ -1,5 +1,7 @@
 """Coordinate Attention (Hou et al., CVPR 2021), as in
 ``houqb/CoordAttention: coordatt.py``."""
+from typing import Optional
+
 import torch
 import torch.nn as nn
 from mmcv.cnn import build_norm_layer
@@ -7,7 +9,7 @@ from mmengine.model import BaseModule
 
 from mmattn.registry import register
 from .block_norms import NormsFollowBlockMixin
-from ..utils.arguments import check_int
+from ..utils.arguments import check_int, deprecated_rd_ratio, reduced_channels
 from ..utils.functional import hard_swish
 from .attention_probe import AttentionProbe
 
@@ -18,24 +20,26 @@ class CoordinateAttention(NormsFollowBlockMixin, BaseModule):
     the two concatenated strips, then one 1x1 conv (bias) + sigmoid per
     direction; ``out = x * a_h * a_w``.
 
-    Hidden width ``mip = max(min_channels, in_channels // reduction)``, official
-    defaults 8 and 32. Layer names follow the official code (conv1, bn1,
+    Hidden width ``mip = max(min_channels, in_channels // 32)`` as officially
+    (``rd_ratio=1/32``, ``min_channels=8``; ``rd_channels``/``rd_divisor`` as in
+    timm; ``reduction=r`` is the deprecated spelling of ``rd_ratio=1/r``). Layer names follow the official code (conv1, bn1,
     conv_h, conv_w). The official module also allows ``oup != inp``; as a plugin
     this block keeps the channel count. ``norms_follow_block``: see
     ``block_norms.py`` (a backbone's ``norm_eval`` does not freeze this
     block's BN unless it is False).
     """
 
-    def __init__(self, in_channels: int, reduction: int = 32, min_channels: int = 8,
+    def __init__(self, in_channels: int, rd_ratio: float = 1 / 32,
+                 rd_channels: Optional[int] = None, rd_divisor: int = 1, min_channels: int = 8,
                  norm_cfg: dict = dict(type='BN'), norms_follow_block: bool = True,
-                 init_cfg=None) -> None:
+                 init_cfg=None, reduction: Optional[int] = None) -> None:
         super().__init__(init_cfg)
         self.norms_follow_block = norms_follow_block
         name = type(self).__name__
-        check_int(name, 'in_channels', in_channels)
-        check_int(name, 'reduction', reduction)
         check_int(name, 'min_channels', min_channels)
-        mip = max(min_channels, in_channels // reduction)
+        rd_ratio = deprecated_rd_ratio(name, rd_ratio, 1 / 32, reduction=reduction)
+        mip = reduced_channels(name, in_channels, rd_ratio, rd_channels, rd_divisor,
+                               min_channels)
         self.in_channels = in_channels
         self.conv1 = nn.Conv2d(in_channels, mip, 1, bias=True)
         self.bn1 = build_norm_layer(norm_cfg, mip)[1]

@@ -1,5 +1,7 @@
 """Recurrent criss-cross attention (Huang et al., "CCNet: Criss-Cross Attention
 for Semantic Segmentation", ICCV 2019), as in ``speedinghzl/CCNet``."""
+from typing import Optional
+
 import torch
 
 from mmattn.registry import register
@@ -16,14 +18,17 @@ class RecurrentCrissCrossAttention(QueryKeyValueAttention):
     The module is applied ``recurrence`` times with the **same weights**
     (R = 2 in the paper, which makes every position reach every other).
 
-    Q and K project to ``in_channels // 8``, V keeps ``in_channels``. The
+    Q and K project to ``in_channels // 8`` (``rd_ratio=1/8``; see
+    ``QueryKeyValueAttention``), V keeps ``in_channels``. The
     energies, softmax and aggregation run in float32 under autocast. mmcv's
     ``CrissCrossAttention`` is the single-pass module (``recurrence=1`` here).
     """
 
-    def __init__(self, in_channels: int, recurrence: int = 2, reduction: int = 8,
-                 init_cfg=None) -> None:
-        super().__init__(in_channels, reduction, init_cfg)
+    def __init__(self, in_channels: int, recurrence: int = 2, rd_ratio: float = 1 / 8,
+                 rd_channels: Optional[int] = None, rd_divisor: int = 1, init_cfg=None,
+                 reduction: Optional[int] = None) -> None:
+        super().__init__(in_channels, rd_ratio, rd_channels, rd_divisor, init_cfg,
+                         reduction=reduction)
         self.recurrence = check_int(type(self).__name__, 'recurrence', recurrence)
         self.probe = AttentionProbe('criss_cross')
 

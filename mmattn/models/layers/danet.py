@@ -1,12 +1,14 @@
 """Position and channel attention of DANet (Fu et al., "Dual Attention Network
 for Scene Segmentation", CVPR 2019), as in ``junfu1115/DANet:
 encoding/nn/da_att.py``."""
+from typing import Optional
+
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
 from mmattn.registry import register
-from ..utils.arguments import check_int
+from ..utils.arguments import check_int, deprecated_rd_ratio
 from ..utils.functional import flatten_spatial, fp32_bmm
 from .attention_probe import AttentionProbe
 from .query_key_value import QueryKeyValueAttention
@@ -18,8 +20,11 @@ class DANetPositionAttention(QueryKeyValueAttention):
     energy (no scaling, as in the official code); ``gamma * out + x`` with
     ``gamma`` starting at 0. Energy and softmax in float32 under autocast."""
 
-    def __init__(self, in_channels: int, reduction: int = 8, init_cfg=None) -> None:
-        super().__init__(in_channels, reduction, init_cfg)
+    def __init__(self, in_channels: int, rd_ratio: float = 1 / 8,
+                 rd_channels: Optional[int] = None, rd_divisor: int = 1, init_cfg=None,
+                 reduction: Optional[int] = None) -> None:
+        super().__init__(in_channels, rd_ratio, rd_channels, rd_divisor, init_cfg,
+                         reduction=reduction)
         self.probe = AttentionProbe('pairwise')
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -67,10 +72,13 @@ class DualAttention(BaseModule):
     identity; DANet's head additionally wraps each branch in 3x3 conv-BN-ReLU
     layers, which this channel-preserving plugin leaves out."""
 
-    def __init__(self, in_channels: int, reduction: int = 8, init_cfg=None) -> None:
+    def __init__(self, in_channels: int, rd_ratio: float = 1 / 8,
+                 rd_channels: Optional[int] = None, rd_divisor: int = 1, init_cfg=None,
+                 reduction: Optional[int] = None) -> None:
         super().__init__(init_cfg)
+        rd_ratio = deprecated_rd_ratio(type(self).__name__, rd_ratio, 1 / 8, reduction=reduction)
         self.in_channels = in_channels
-        self.pam = DANetPositionAttention(in_channels, reduction=reduction)
+        self.pam = DANetPositionAttention(in_channels, rd_ratio, rd_channels, rd_divisor)
         self.cam = DANetChannelAttention(in_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

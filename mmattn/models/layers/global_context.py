@@ -1,13 +1,14 @@
 """Global Context block (Cao et al., "GCNet: Non-local Networks Meet
 Squeeze-Excitation Networks and Beyond", ICCVW 2019), extending mmcv's
 ``ContextBlock``."""
-from typing import Sequence
+from fractions import Fraction
+from typing import Optional, Sequence
 
 import torch
 from mmcv.cnn import ContextBlock
 
 from mmattn.registry import register
-from ..utils.arguments import check_choice, check_int
+from ..utils.arguments import check_choice, check_int, deprecated_rd_ratio, reduced_channels
 from ..utils.functional import flatten_spatial, fp32_bmm, global_avg
 from .attention_probe import AttentionProbe
 
@@ -15,16 +16,20 @@ from .attention_probe import AttentionProbe
 @register(root=True)
 class GlobalContextBlock(ContextBlock):
     """mmcv's ``ContextBlock`` (attention pooling, channel-add fusion, the
-    bottleneck's last conv zero-initialised) with ratio 1/16 by default as in
-    the official GCNet configs, plus: the spatial softmax in float32 under
+    bottleneck's last conv zero-initialised) with ``int(C / 16)`` hidden
+    channels by default as in the official GCNet configs (``rd_ratio``,
+    ``rd_channels``, ``rd_divisor`` as in timm; ``ratio`` is its deprecated
+    name), plus: the spatial softmax in float32 under
     autocast, channels_last support (``reshape``, ``mean`` instead of adaptive
     pooling), the zero init re-applied in ``init_weights()``, and
     ``ValueError`` for bad arguments instead of ``assert``.
     """
 
-    def __init__(self, in_channels: int, ratio: float = 1. / 16,
+    def __init__(self, in_channels: int, rd_ratio: float = 1 / 16,
+                 rd_channels: Optional[int] = None, rd_divisor: int = 1,
                  pooling_type: str = 'att',
-                 fusion_types: Sequence[str] = ('channel_add',)) -> None:
+                 fusion_types: Sequence[str] = ('channel_add',),
+                 ratio: Optional[float] = None) -> None:
         name = type(self).__name__
         check_int(name, 'in_channels', in_channels)
         check_choice(name, 'pooling_type', pooling_type, ('att', 'avg'))
@@ -34,11 +39,10 @@ class GlobalContextBlock(ContextBlock):
                              "('channel_add', 'channel_mul')")
         for fusion in fusion_types:
             check_choice(name, 'fusion_types', fusion, ('channel_add', 'channel_mul'))
-        if int(in_channels * ratio) < 1:
-            raise ValueError(f'{name}: in_channels={in_channels} with ratio={ratio} '
-                             f'leaves int({in_channels}*{ratio})=0 hidden channels; '
-                             f'use ratio >= 1/{in_channels}')
-        super().__init__(in_channels, ratio, pooling_type, fusion_types)
+        rd_ratio = deprecated_rd_ratio(name, rd_ratio, 1 / 16, ratio=ratio)
+        planes = reduced_channels(name, in_channels, rd_ratio, rd_channels, rd_divisor)
+        # mmcv sizes the bottleneck as int(in_channels * ratio): this ratio gives `planes` exactly
+        super().__init__(in_channels, Fraction(planes, in_channels), pooling_type, fusion_types)
         self.probe = AttentionProbe('spatial_softmax')
 
     def init_weights(self) -> None:

@@ -9,32 +9,35 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from mmattn.registry import register
-from ..utils.arguments import check_int
+from ..utils.arguments import check_int, deprecated_rd_ratio, reduced_channels
 from ..utils.functional import global_avg
 from .attention_probe import AttentionProbe
 
 
 @register(root=True)
 class MBConvSqueezeExcitation(BaseModule):
-    """GAP -> 1x1 conv (bias) to ``max(1, int(block_in_channels * se_ratio))``
+    """GAP -> 1x1 conv (bias) to ``max(1, int(block_in_channels * rd_ratio))``
     -> SiLU -> 1x1 conv (bias) back to ``in_channels`` -> sigmoid -> x * s.
 
     The reduced width comes from the MBConv block's **input** channels, not
     from the expanded channels the gate acts on (``in_channels`` here); it sits
     after the depthwise conv, before the projection. As a plugin with no block
     input given, ``block_in_channels`` defaults to ``in_channels``.
+    ``rd_ratio=0.25`` is the official ``se_ratio`` (still accepted, deprecated);
+    ``rd_channels``/``rd_divisor`` as in timm.
     """
 
     def __init__(self, in_channels: int, block_in_channels: Optional[int] = None,
-                 se_ratio: float = 0.25, init_cfg=None) -> None:
+                 rd_ratio: float = 0.25, rd_channels: Optional[int] = None,
+                 rd_divisor: int = 1, init_cfg=None, se_ratio: Optional[float] = None) -> None:
         super().__init__(init_cfg)
         name = type(self).__name__
         check_int(name, 'in_channels', in_channels)
         block_in_channels = in_channels if block_in_channels is None else block_in_channels
         check_int(name, 'block_in_channels', block_in_channels)
-        if not 0 < se_ratio <= 1:
-            raise ValueError(f'{name}: se_ratio={se_ratio!r} is invalid; expected 0 < se_ratio <= 1')
-        reduced = max(1, int(block_in_channels * se_ratio))
+        rd_ratio = deprecated_rd_ratio(name, rd_ratio, 0.25, se_ratio=se_ratio)
+        reduced = reduced_channels(name, block_in_channels, rd_ratio, rd_channels, rd_divisor,
+                                   min_channels=1)
         self.in_channels = in_channels
         self.conv_reduce = nn.Conv2d(in_channels, reduced, 1, bias=True)
         self.conv_expand = nn.Conv2d(reduced, in_channels, 1, bias=True)

@@ -1,7 +1,7 @@
 """Pyramid Squeeze Attention (Zhang et al., "EPSANet: An Efficient Pyramid
 Squeeze Attention Block on Convolutional Neural Network", 2021), as in
 ``murufeng/EPSANet: models/epsanet.py``."""
-from typing import Sequence
+from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -9,7 +9,8 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from mmattn.registry import register
-from ..utils.arguments import check_divisible, check_int, check_same_length, reduced_channels
+from ..utils.arguments import (check_divisible, check_int, check_same_length,
+                               deprecated_rd_ratio, reduced_channels)
 from ..utils.functional import global_avg
 from .attention_probe import AttentionProbe
 from .se import SqueezeExcitation
@@ -32,8 +33,7 @@ class PyramidSqueezeAttention(BaseModule):
     A branch with one output channel per group (EPSANet's first stage, 9x9 with
     16 groups) runs as the equivalent depthwise convolution (its weight
     reshaped) followed by a sum over each group's inputs: the same function,
-    several times faster on oneDNN.
-    the SE gate runs once on the branches' pooled vectors stacked in the batch
+    several times faster on oneDNN. The SE gate runs once on the branches' pooled vectors stacked in the batch
     dimension (equal to the official four calls), and the output is one
     concatenation (reversed) times the attention weights, with no stacked copy
     of the branch maps.
@@ -44,7 +44,10 @@ class PyramidSqueezeAttention(BaseModule):
         stride: stride of every branch.
         kernels, groups: per-branch kernel sizes (odd) and groups; official
             "small" setting (3, 5, 7, 9) / (1, 4, 8, 16).
-        reduction: SE reduction on the ``out_channels // S`` branch width.
+        rd_ratio, rd_channels, rd_divisor: the SE's hidden width on the
+            ``out_channels // S`` branch width (timm's convention); official
+            ``(out_channels // S) // 16``. ``reduction=r`` is the deprecated
+            spelling of ``rd_ratio=1/r``.
     """
 
     def __init__(self,
@@ -53,8 +56,11 @@ class PyramidSqueezeAttention(BaseModule):
                  stride: int = 1,
                  kernels: Sequence[int] = (3, 5, 7, 9),
                  groups: Sequence[int] = (1, 4, 8, 16),
-                 reduction: int = 16,
-                 init_cfg=None) -> None:
+                 rd_ratio: float = 1 / 16,
+                 rd_channels: Optional[int] = None,
+                 rd_divisor: int = 1,
+                 init_cfg=None,
+                 reduction: Optional[int] = None) -> None:
         super().__init__(init_cfg)
         name = type(self).__name__
         check_int(name, 'in_channels', in_channels)
@@ -76,7 +82,8 @@ class PyramidSqueezeAttention(BaseModule):
             check_int(name, 'groups', g)
             check_divisible(name, 'in_channels', in_channels, g, 'groups')
             check_divisible(name, f'out_channels//{num_branches}', split, g, 'groups')
-        reduced_channels(name, split, reduction)
+        rd_ratio = deprecated_rd_ratio(name, rd_ratio, 1 / 16, reduction=reduction)
+        reduced_channels(name, split, rd_ratio, rd_channels, rd_divisor)
 
         self.in_channels = in_channels
         self.out_channels = out_channels
@@ -90,7 +97,7 @@ class PyramidSqueezeAttention(BaseModule):
                 f'conv_{i}',
                 nn.Conv2d(in_channels, split, k, stride=stride, padding=k // 2,
                           groups=g, bias=False))
-        self.se = SqueezeExcitation(split, reduction=reduction)
+        self.se = SqueezeExcitation(split, rd_ratio, rd_channels, rd_divisor)
         self.probe = AttentionProbe('branch')  # (N, S, C') in kernel order
 
     @property

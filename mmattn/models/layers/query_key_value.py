@@ -1,20 +1,28 @@
 """The query/key/value projections and zero-initialised residual scale shared
 by CCNet's criss-cross attention and DANet's position attention."""
+from typing import Optional
+
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
-from ..utils.arguments import reduced_channels
+from ..utils.arguments import deprecated_rd_ratio, reduced_channels
 
 
 class QueryKeyValueAttention(BaseModule):
-    """1x1 convs (with bias) to ``in_channels // reduction`` for query and key
-    and to ``in_channels`` for value, and ``gamma`` (starts at 0, so the block
-    starts as the identity), named as in the official code."""
+    """1x1 convs (with bias) to ``in_channels // 8`` (``rd_ratio=1/8``, the
+    official width; ``rd_channels``/``rd_divisor`` as in timm; ``reduction=r``
+    is the deprecated spelling of ``rd_ratio=1/r``) for query and key and to
+    ``in_channels`` for value, and ``gamma`` (starts at 0, so the block starts
+    as the identity), named as in the official code."""
 
-    def __init__(self, in_channels: int, reduction: int = 8, init_cfg=None) -> None:
+    def __init__(self, in_channels: int, rd_ratio: float = 1 / 8,
+                 rd_channels: Optional[int] = None, rd_divisor: int = 1, init_cfg=None,
+                 reduction: Optional[int] = None) -> None:
         super().__init__(init_cfg)
-        mid = reduced_channels(type(self).__name__, in_channels, reduction)
+        name = type(self).__name__
+        rd_ratio = deprecated_rd_ratio(name, rd_ratio, 1 / 8, reduction=reduction)
+        mid = reduced_channels(name, in_channels, rd_ratio, rd_channels, rd_divisor)
         self.in_channels = in_channels
         self.query_conv = nn.Conv2d(in_channels, mid, 1)
         self.key_conv = nn.Conv2d(in_channels, mid, 1)

@@ -1,12 +1,14 @@
 """Concurrent spatial and channel squeeze-excitation (Roy et al., "Concurrent
 Spatial and Channel Squeeze & Excitation in Fully Convolutional Networks",
 MICCAI 2018)."""
+from typing import Optional
+
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
 from mmattn.registry import register
-from ..utils.arguments import check_choice
+from ..utils.arguments import check_choice, deprecated_rd_ratio
 from .attention_probe import AttentionProbe
 from .se import SqueezeExcitation
 
@@ -18,19 +20,24 @@ class SpatialChannelSqueezeExcitation(BaseModule):
     ``aggregation='add'`` (default) returns ``x*cSE + x*sSE`` as in the MICCAI
     paper and segmentation_models.pytorch; ``'max'`` the element-wise max used
     by the authors' later package; ``'mul'`` the product ``x*cSE*sSE``.
-    ``reduction=2`` is the authors' (their package's ``reduction_ratio``);
-    segmentation_models.pytorch uses 16.
+    The cSE hidden width ``rd_ratio=1/2`` is the authors' (their package's
+    ``reduction_ratio=2``); segmentation_models.pytorch uses 1/16.
+    ``reduction=r`` is the deprecated spelling of ``rd_ratio=1/r``.
     """
 
     AGGREGATIONS = ('add', 'max', 'mul')
 
-    def __init__(self, in_channels: int, reduction: int = 2,
-                 aggregation: str = 'add', init_cfg=None) -> None:
+    def __init__(self, in_channels: int, rd_ratio: float = 1 / 2,
+                 rd_channels: Optional[int] = None, rd_divisor: int = 1,
+                 aggregation: str = 'add', init_cfg=None,
+                 reduction: Optional[int] = None) -> None:
         super().__init__(init_cfg)
-        check_choice(type(self).__name__, 'aggregation', aggregation, self.AGGREGATIONS)
+        name = type(self).__name__
+        check_choice(name, 'aggregation', aggregation, self.AGGREGATIONS)
+        rd_ratio = deprecated_rd_ratio(name, rd_ratio, 1 / 2, reduction=reduction)
         self.in_channels = in_channels
         self.aggregation = aggregation
-        self.cse = SqueezeExcitation(in_channels, reduction=reduction)
+        self.cse = SqueezeExcitation(in_channels, rd_ratio, rd_channels, rd_divisor)
         self.sse = nn.Conv2d(in_channels, 1, 1, bias=True)
         self.channel_probe = AttentionProbe('channel')
         self.spatial_probe = AttentionProbe('spatial')

@@ -8,7 +8,8 @@ from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 
 from mmattn.registry import register
-from ..utils.arguments import check_divisible, check_int
+from ..utils.arguments import (check_divisible, check_int, deprecated_rd_ratio,
+                               reduced_channels)
 from ..utils.functional import global_avg
 from .attention_probe import AttentionProbe
 
@@ -19,12 +20,14 @@ class SelectiveKernel(BaseModule):
 
     M branches of 3x3 grouped convs (branch i has dilation i + 1, i.e. 3x3 and
     an effective 5x5), each with BN + ReLU; their sum is pooled (GAP), reduced
-    by a 1x1 conv to ``d = max(out_channels // reduction, min_channels)``
+    by a 1x1 conv to ``d = max(out_channels // r, min_channels)``
     (+BN+ReLU), expanded by a 1x1 conv to ``M * out_channels``; a softmax
     across branches weighs them; the output is the weighted sum.
 
-    Defaults: M=2, groups=32, r=16, L=32 (the paper's SKNet-50). The reducing
-    conv has no bias (BN follows it); the selecting conv has one.
+    Defaults: M=2, groups=32, r=16 (``rd_ratio=1/16``), L=32 (``min_channels``),
+    the paper's SKNet-50; ``rd_channels``/``rd_divisor`` as in timm, and
+    ``reduction=r`` is the deprecated spelling of ``rd_ratio=1/r``. The
+    reducing conv has no bias (BN follows it); the selecting conv has one.
     """
 
     def __init__(self,
@@ -33,11 +36,14 @@ class SelectiveKernel(BaseModule):
                  stride: int = 1,
                  num_branches: int = 2,
                  groups: int = 32,
-                 reduction: int = 16,
+                 rd_ratio: float = 1 / 16,
+                 rd_channels: Optional[int] = None,
+                 rd_divisor: int = 1,
                  min_channels: int = 32,
                  norm_cfg: dict = dict(type='BN'),
                  act_cfg: dict = dict(type='ReLU'),
-                 init_cfg=None) -> None:
+                 init_cfg=None,
+                 reduction: Optional[int] = None) -> None:
         super().__init__(init_cfg)
         name = type(self).__name__
         out_channels = in_channels if out_channels is None else out_channels
@@ -46,8 +52,8 @@ class SelectiveKernel(BaseModule):
         check_int(name, 'stride', stride)
         check_int(name, 'num_branches', num_branches)
         check_int(name, 'groups', groups)
-        check_int(name, 'reduction', reduction)
         check_int(name, 'min_channels', min_channels)
+        rd_ratio = deprecated_rd_ratio(name, rd_ratio, 1 / 16, reduction=reduction)
         check_divisible(name, 'in_channels', in_channels, groups, 'groups')
         check_divisible(name, 'out_channels', out_channels, groups, 'groups')
         self.in_channels = in_channels
@@ -57,7 +63,8 @@ class SelectiveKernel(BaseModule):
             ConvModule(in_channels, out_channels, 3, stride=stride, padding=i + 1,
                        dilation=i + 1, groups=groups, norm_cfg=norm_cfg, act_cfg=act_cfg)
             for i in range(num_branches))
-        hidden = max(out_channels // reduction, min_channels)
+        hidden = reduced_channels(name, out_channels, rd_ratio, rd_channels, rd_divisor,
+                                  min_channels)
         self.fc_reduce = ConvModule(out_channels, hidden, 1, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.fc_select = nn.Conv2d(hidden, num_branches * out_channels, 1, bias=True)
         self.probe = AttentionProbe('branch')

@@ -1,6 +1,11 @@
 """Argument checks shared by mmattn's blocks and backbones: each raises a
 ValueError that names the module, the argument, its value and what is valid."""
-from typing import Any, Iterable, Sequence
+import math
+import warnings
+from fractions import Fraction
+from typing import Any, Iterable, Optional, Sequence, Union
+
+Ratio = Union[float, Fraction]
 
 
 def check_int(block: str, arg: str, value: Any, minimum: int = 1) -> int:
@@ -19,18 +24,71 @@ def check_choice(block: str, arg: str, value: Any, choices: Iterable[Any]) -> An
     return value
 
 
-def reduced_channels(block: str, in_channels: int, reduction: int) -> int:
-    """``in_channels // reduction``, refusing a result of 0 (the silent
-    zero-width bottleneck that plain ``C // r`` gives for small ``C``)."""
+def reduced_channels(block: str, in_channels: int, rd_ratio: Ratio,
+                     rd_channels: Optional[int] = None, rd_divisor: int = 1,
+                     min_channels: int = 0) -> int:
+    """The width of a block's bottleneck, timm's convention:
+
+    * ``rd_channels`` when given;
+    * else ``floor(in_channels * rd_ratio)`` with ``rd_divisor=1`` (the
+      official ``C // r`` of every block here: ``rd_ratio`` is read as the
+      nearest fraction with a denominator <= 10**6, so ``1/3`` means exactly a
+      third), or, with ``rd_divisor=d > 1``, rounded to the nearest multiple
+      of ``d`` (at least ``d``), as timm's ``make_divisible``;
+    * then at least ``min_channels``.
+
+    A result of 0 (``C // r`` for small ``C``) raises ValueError.
+    """
     check_int(block, 'in_channels', in_channels)
-    check_int(block, 'reduction', reduction)
-    mid = in_channels // reduction
+    check_int(block, 'min_channels', min_channels, minimum=0)
+    if rd_channels is not None:
+        return max(check_int(block, 'rd_channels', rd_channels), min_channels)
+    shown = str(rd_ratio) if isinstance(rd_ratio, Fraction) else repr(rd_ratio)
+    if isinstance(rd_ratio, bool) or not isinstance(rd_ratio, (int, float, Fraction)) \
+            or not 0 < rd_ratio <= 1:
+        hint = (f' (the old reduction={rd_ratio} is rd_ratio=1/{rd_ratio})'
+                if isinstance(rd_ratio, int) and rd_ratio > 1 else '')
+        raise ValueError(f'{block}: rd_ratio={shown} is invalid; expected a number '
+                         f'in (0, 1], e.g. 1/16{hint}')
+    check_int(block, 'rd_divisor', rd_divisor)
+    width = in_channels * Fraction(rd_ratio).limit_denominator(10**6)
+    if rd_divisor == 1:
+        mid = math.floor(width)
+    else:
+        mid = max(rd_divisor, math.floor(width + Fraction(rd_divisor, 2)) // rd_divisor * rd_divisor)
+    mid = max(mid, min_channels)
     if mid < 1:
         raise ValueError(
-            f'{block}: in_channels={in_channels} with reduction={reduction} '
-            f'leaves {in_channels}//{reduction}=0 hidden channels; valid '
-            f'reductions for in_channels={in_channels} are 1..{in_channels}')
+            f'{block}: in_channels={in_channels} with rd_ratio={shown} leaves '
+            f'0 hidden channels; use rd_ratio >= 1/{in_channels} or set rd_channels')
     return mid
+
+
+def deprecated_rd_ratio(block: str, rd_ratio: Ratio, default: Ratio, new_name: str = 'rd_ratio',
+                        **old: Any) -> Ratio:
+    """``rd_ratio`` from a block's earlier argument name, with a FutureWarning:
+    ``reduction=r`` (an integer, the bottleneck is ``C // r``) becomes exactly
+    ``Fraction(1, r)``; ``ratio``/``se_ratio`` were already ratios. ``old``
+    holds the old names with ``None`` where not given; giving an old name and
+    a non-default ``rd_ratio`` together is an error. ``new_name``: what the
+    block calls its ``rd_ratio`` (e.g. EPSANet's ``psa_rd_ratio``)."""
+    given = {name: value for name, value in old.items() if value is not None}
+    if not given:
+        return rd_ratio
+    if len(given) > 1 or rd_ratio != default:
+        names = ', '.join(f'{k}={v!r}' for k, v in given.items())
+        raise ValueError(f'{block}: got {names} and {new_name}={rd_ratio!r}; give only '
+                         f'{new_name} (the others are its deprecated names)')
+    (name, value), = given.items()
+    if name.endswith('reduction'):
+        check_int(block, name, value)
+        new, spelled = Fraction(1, value), f'1 / {value}'
+    else:
+        new, spelled = value, repr(value)
+    warnings.warn(f'{block}: {name}={value!r} is deprecated; use {new_name}={spelled} '
+                  '(timm\'s rd_ratio/rd_channels/rd_divisor convention)', FutureWarning,
+                  stacklevel=3)
+    return new
 
 
 def check_divisible(block: str, arg: str, value: int, divisor: int,

@@ -86,3 +86,13 @@ def test_plugin_config_with_the_old_name_still_builds():
         _, layer = build_plugin_layer(dict(type='CBAM', reduction=8), postfix='_x', in_channels=C)
     assert layer.channel_gate.mlp[0].out_features == C // 8
 
+
+def test_epsanet_psa_reduction_is_a_deprecated_name_for_psa_rd_ratio():
+    from mmattn.models.backbones import EPSANet
+    with pytest.warns(FutureWarning, match='EPSANet: psa_reduction=8 is deprecated; use psa_rd_ratio=1 / 8'):
+        legacy = EPSANet(depth=50, psa_reduction=8)
+    current = EPSANet(depth=50, psa_rd_ratio=1 / 8)
+    assert _shapes(legacy) == _shapes(current)
+    assert legacy.layer1[0].conv2.se.fc1.out_channels == (64 // 4) // 8
+    with pytest.raises(ValueError, match='give only psa_rd_ratio'):
+        EPSANet(depth=50, psa_reduction=8, psa_rd_ratio=1 / 4)

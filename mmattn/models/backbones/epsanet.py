@@ -1,7 +1,7 @@
 """EPSANet (Zhang et al., "EPSANet: An Efficient Pyramid Squeeze Attention
 Block on Convolutional Neural Network", 2021), as in ``murufeng/EPSANet:
 models/epsanet.py``, on top of mmdet's ResNet."""
-from typing import Sequence
+from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -10,8 +10,10 @@ from mmdet.models.backbones.resnet import Bottleneck, ResNet
 from mmattn.registry import register
 from ..layers import PyramidSqueezeAttention
 from ..utils import checkpoint_keeping_norm_stats
-from ..utils.arguments import check_stage_arguments
-from ..utils.memory_format import input_to_channels_last, outputs_to_nchw, weights_to_channels_last
+from ..utils.arguments import check_choice, check_stage_arguments, deprecated_rd_ratio
+from ..utils.memory_format import (CHANNELS_LAST_CHOICES, computes_in_channels_last,
+                                   input_to_channels_last, outputs_to_nchw,
+                                   weights_to_channels_last)
 from .pretrained import init_weights_with_pretrained, split_pretrained
 
 NO_OFFICIAL_WEIGHTS = ('No official ImageNet weights for EPSANet were ever '
@@ -30,11 +32,11 @@ class EPSABottleneck(Bottleneck):
     def __init__(self, inplanes: int, planes: int,
                  psa_kernels: Sequence[int] = (3, 5, 7, 9),
                  psa_groups: Sequence[int] = (1, 4, 8, 16),
-                 psa_reduction: int = 16, **kwargs) -> None:
+                 psa_rd_ratio: float = 1 / 16, **kwargs) -> None:
         super().__init__(inplanes, planes, **kwargs)
         self.conv2 = PyramidSqueezeAttention(
             planes, planes, stride=self.conv2_stride, kernels=psa_kernels,
-            groups=psa_groups, reduction=psa_reduction)
+            groups=psa_groups, rd_ratio=psa_rd_ratio)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """mmdet's forward; under ``with_cp``, checkpointed so that the
@@ -67,9 +69,13 @@ class EPSANet(ResNet):
         psa_kernels, psa_groups: PSA branches; the official "small" setting by
             default. The paper's "large" variant has no official code and is
             not offered (its group settings cannot be derived exactly).
-        psa_reduction: SE reduction inside PSA.
-        channels_last: compute in NHWC (default; several times faster grouped
-            convs), returning NCHW feature maps. Numerically the same function.
+        psa_rd_ratio: the hidden width of PSA's SE, relative to a branch's
+            width (official: ``// 16``); ``psa_reduction=r`` is its deprecated
+            spelling ``psa_rd_ratio=1/r``.
+        channels_last: compute in NHWC (default True: PSA's grouped convs are
+            several times faster, in training too), returning NCHW feature
+            maps; numerically the same function. ``'auto'``: NHWC except for
+            CPU training steps (as VoVNet's default); False: never.
         Everything else: as mmdet's ``ResNet`` (``out_indices``,
         ``frozen_stages``, ``norm_cfg``, ``norm_eval``, ``with_cp``,
         ``zero_init_residual``, ``plugins``, ``init_cfg``...). ``dcn`` and
@@ -83,8 +89,8 @@ class EPSANet(ResNet):
                  depth: int = 50,
                  psa_kernels: Sequence[int] = (3, 5, 7, 9),
                  psa_groups: Sequence[int] = (1, 4, 8, 16),
-                 psa_reduction: int = 16,
-                 channels_last: bool = True,
+                 psa_rd_ratio: float = 1 / 16,
+                 channels_last: Union[bool, str] = True,
                  num_stages: int = 4,
                  out_indices: Sequence[int] = (0, 1, 2, 3),
                  frozen_stages: int = -1,
@@ -92,8 +98,11 @@ class EPSANet(ResNet):
                  strides: Sequence[int] = (1, 2, 2, 2),
                  stage_with_dcn: Sequence[bool] = (False, False, False, False),
                  dcn=None,
+                 psa_reduction: Optional[int] = None,
                  **kwargs) -> None:
         name = type(self).__name__
+        psa_rd_ratio = deprecated_rd_ratio(name, psa_rd_ratio, 1 / 16, 'psa_rd_ratio',
+                                           psa_reduction=psa_reduction)
         if depth not in self.arch_settings:
             raise ValueError(f'{name}: depth={depth!r} is invalid; expected one of '
                              f'{tuple(self.arch_settings)}')
@@ -103,6 +112,7 @@ class EPSANet(ResNet):
             raise ValueError(f'{name}: strides={tuple(strides)} and dilations='
                              f'{tuple(dilations)} must have num_stages={num_stages} entries')
         check_stage_arguments(name, num_stages, out_indices, frozen_stages)
+        check_choice(name, 'channels_last', channels_last, CHANNELS_LAST_CHOICES)
         if dcn is not None or any(stage_with_dcn):
             raise ValueError(f'{name}: dcn={dcn!r} is not supported; PSA replaces '
                              'the 3x3 conv that DCN would deform')
@@ -114,27 +124,27 @@ class EPSANet(ResNet):
                              "init_cfg=dict(type='Pretrained', checkpoint=PATH)")
         # Validate PSA settings once, with PSA's own messages, at the smallest width.
         PyramidSqueezeAttention(kwargs.get('base_channels', 64), kwargs.get('base_channels', 64),
-                                kernels=psa_kernels, groups=psa_groups, reduction=psa_reduction)
+                                kernels=psa_kernels, groups=psa_groups, rd_ratio=psa_rd_ratio)
         self.psa_kernels = tuple(psa_kernels)
         self.psa_groups = tuple(psa_groups)
-        self.psa_reduction = psa_reduction
+        self.psa_rd_ratio = psa_rd_ratio
         super().__init__(depth=depth, num_stages=num_stages, out_indices=out_indices,
                          frozen_stages=frozen_stages, dilations=dilations,
                          strides=strides, stage_with_dcn=stage_with_dcn[:num_stages],
                          dcn=None, **kwargs)
         self.channels_last = channels_last
-        if channels_last:
+        if channels_last is True:
             weights_to_channels_last(self)
 
     def forward(self, x):
-        if self.channels_last:
+        if computes_in_channels_last(self.channels_last, self, x):
             x = input_to_channels_last(x)
         return outputs_to_nchw(super().forward(x))
 
     def make_res_layer(self, **kwargs):
         return super().make_res_layer(psa_kernels=self.psa_kernels,
                                       psa_groups=self.psa_groups,
-                                      psa_reduction=self.psa_reduction, **kwargs)
+                                      psa_rd_ratio=self.psa_rd_ratio, **kwargs)
 
     def init_weights(self) -> None:
         init_weights_with_pretrained(self, super().init_weights, NO_OFFICIAL_WEIGHTS)

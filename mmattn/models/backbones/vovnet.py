@@ -2,7 +2,7 @@
 Instance Segmentation", CVPR 2020), as in ``youngwanLEE/vovnet-detectron2:
 vovnet/vovnet.py``."""
 from collections import OrderedDict
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -15,7 +15,9 @@ from mmattn.registry import register
 from ..layers import EffectiveSqueezeExcitation
 from ..utils import checkpoint_keeping_norm_stats
 from ..utils.arguments import check_choice, check_stage_arguments
-from ..utils.memory_format import input_to_channels_last, outputs_to_nchw, weights_to_channels_last
+from ..utils.memory_format import (CHANNELS_LAST_CHOICES, computes_in_channels_last,
+                                   input_to_channels_last, outputs_to_nchw,
+                                   weights_to_channels_last)
 from .pretrained import init_weights_with_pretrained
 
 # The seven official specs: stem widths, per-stage 3x3 widths, per-stage output
@@ -151,8 +153,11 @@ class VoVNet(BaseModule):
         with_cp: gradient checkpointing of the stem and of each OSA block, whose
             fusion conv then runs per piece (no concatenation kept); the
             saving is measured in docs/benchmarks.md.
-        channels_last: compute in NHWC (default; faster on CPUs and GPUs),
-            returning NCHW feature maps. Numerically the same function.
+        channels_last: compute in NHWC, returning NCHW feature maps;
+            numerically the same function. ``'auto'`` (default): NHWC except
+            for CPU training steps, where oneDNN's NHWC backward of dense 3x3
+            convs is slower (weights then stay NCHW); True: always (weights
+            stored NHWC); False: never.
         dcn, stage_with_dcn: deformable 3x3 convs in chosen stages (as
             centermask2), e.g. ``dcn=dict(type='DCNv2', deform_groups=1),
             stage_with_dcn=(False, True, True, True)``; with ``dcn`` and no
@@ -178,7 +183,7 @@ class VoVNet(BaseModule):
                  norm_cfg: dict = dict(type='BN', requires_grad=True),
                  norm_eval: bool = True,
                  with_cp: bool = False,
-                 channels_last: bool = True,
+                 channels_last: Union[bool, str] = 'auto',
                  dcn: Optional[dict] = None,
                  stage_with_dcn: Optional[Sequence[bool]] = None,
                  init_cfg=None) -> None:
@@ -189,6 +194,7 @@ class VoVNet(BaseModule):
                                   layers_per_block=layers_per_block,
                                   blocks_per_stage=blocks_per_stage, depthwise=depthwise)
         check_choice(name, 'ese_position', ese_position, ('every', 'last'))
+        check_choice(name, 'channels_last', channels_last, CHANNELS_LAST_CHOICES)
         num_stages = len(spec['stage_channels'])
         check_stage_arguments(name, num_stages, out_indices, frozen_stages)
         if stage_with_dcn is None:
@@ -238,7 +244,7 @@ class VoVNet(BaseModule):
             self.stage_names.append(f'stage{stage_num}')
             in_ch = spec['out_channels'][i]
         self.channels_last = channels_last
-        if channels_last:
+        if channels_last is True:
             weights_to_channels_last(self)
         self._freeze_stages()
 
@@ -297,7 +303,7 @@ class VoVNet(BaseModule):
         init_weights_with_pretrained(self, super().init_weights, NO_WEIGHTS_HINT)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        if self.channels_last:
+        if computes_in_channels_last(self.channels_last, self, x):
             x = input_to_channels_last(x)
         if self.with_cp and self.training and torch.is_grad_enabled():
             x = checkpoint_keeping_norm_stats(self.stem, x, module=self.stem)

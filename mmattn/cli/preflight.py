@@ -217,11 +217,29 @@ def weights_problems(cfg: Config) -> Tuple[List[str], List[str]]:
     return problems, routes
 
 
+def compile_problems(cfg: Config) -> List[str]:
+    """``compile=dict(modules=[...])`` naming a part the model config lacks."""
+    compile_cfg = cfg.get('compile', None)
+    if not isinstance(compile_cfg, dict) or 'modules' not in compile_cfg:
+        return []
+    problems = []
+    for name in compile_cfg['modules']:
+        node = cfg.model
+        for part in str(name).split('.'):
+            node = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(node, dict):
+            parts = ', '.join(k for k, v in cfg.model.items()
+                              if isinstance(v, dict) and not k.endswith('_cfg'))
+            problems.append(f'compile.modules: the model has no submodule {name!r}; its '
+                            f'top-level modules are: {parts}')
+    return problems
+
+
 def preflight(cfg: Config, loaders: List[str], extra: Optional[List[str]] = None) -> None:
     """Raise one UsageError listing every problem found (and, for missing
     weights, the ways forward), or return if there is none."""
     problems, routes = weights_problems(cfg)
-    problems = (extra or []) + problems + dataset_problems(cfg, loaders)
+    problems = (extra or []) + compile_problems(cfg) + problems + dataset_problems(cfg, loaders)
     if not problems:
         return
     lines = [problems[0]] if len(problems) == 1 and not routes else \

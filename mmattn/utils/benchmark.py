@@ -5,8 +5,9 @@ side by side with a reference in the same process and session.
 * training step: forward, a scalar loss (sum of output means), backward;
 * activation memory: bytes autograd keeps for backward (counted through
   saved-tensor hooks, storage-deduplicated), the memory ``with_cp`` trades for
-  recomputation; peak memory: CUDA's allocator peak, or on CPU the largest
-  growth of the resident set during one step, sampled in a fresh subprocess.
+  recomputation; peak memory: CUDA's allocator peak, or on CPU the growth of
+  the kernel's resident high-water mark (``VmHWM``, reset just before) over one
+  step, in a fresh subprocess.
 
 Each figure is the median over ``runs`` timings of ``iters`` iterations, after
 ``warmup`` untimed iterations, the compared models taking turns in every round.
@@ -59,7 +60,13 @@ def backbone_config(spec, **overrides) -> dict:
     """The config dict of a preset name or a config dict, with ``overrides``."""
     cfg = dict(PRESETS[spec]) if isinstance(spec, str) else dict(spec)
     cfg.update(overrides)
+    cfg.pop('_name', None)  # a display name (see ``spec_name``), not an argument
     return cfg
+
+
+def spec_name(spec) -> str:
+    """How a backbone spec is named in tables."""
+    return spec if isinstance(spec, str) else spec.get('_name', spec.get('type'))
 
 
 def build_backbone(spec) -> nn.Module:
@@ -108,14 +115,34 @@ def saved_activation_bytes(model: nn.Module, inputs: torch.Tensor) -> int:
     return total[0]
 
 
+def _resident_bytes(peak: bool = False) -> int:
+    """The process's resident set (``VmRSS``) or its high-water mark
+    (``VmHWM``) from ``/proc/self/status``, in bytes (Linux)."""
+    key = 'VmHWM:' if peak else 'VmRSS:'
+    with open('/proc/self/status', encoding='ascii') as f:
+        for line in f:
+            if line.startswith(key):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f'{key} not found in /proc/self/status')
+
+
+def _reset_peak_resident() -> None:
+    """Reset the kernel's resident high-water mark to the current resident set
+    (``echo 5 > /proc/self/clear_refs``, Linux >= 4.0), so that ``VmHWM``
+    afterwards is the peak of what follows: exact, unlike sampling."""
+    with open('/proc/self/clear_refs', 'w', encoding='ascii') as f:
+        f.write('5')
+
+
 def peak_train_memory_bytes(spec, batch: int, shape: Sequence[int], device: str,
                             overrides: dict = None) -> int:
     """Peak memory of one training step beyond what the model and input hold.
-    CUDA: allocator peak in this process; CPU (Linux): the largest growth of
-    the resident set over the step, sampled every 0.5 ms in a subprocess."""
+    CUDA: allocator peak in this process; CPU (Linux): the growth of the
+    resident set's high-water mark over the step, in a fresh subprocess."""
     cfg = backbone_config(spec, **(overrides or {}))
     if device.startswith('cuda'):
-        model = build_backbone(cfg).to(device).train()
+        model = build_backbone(cfg).to(device)
+        model.train()
         x = torch.randn(batch, 3, *shape, device=device)
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
@@ -124,26 +151,20 @@ def peak_train_memory_bytes(spec, batch: int, shape: Sequence[int], device: str,
         torch.cuda.synchronize(device)
         return torch.cuda.max_memory_allocated(device) - base
     code = (
-        'import json, os, sys, threading, time, torch\n'
-        'from mmattn.utils.benchmark import build_backbone, _loss\n'
+        'import json, sys, torch\n'
+        'from mmattn.utils.benchmark import build_backbone, _loss, _resident_bytes, _reset_peak_resident\n'
         'cfg, batch, shape = json.loads(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3])\n'
-        'page = os.sysconf("SC_PAGE_SIZE")\n'
-        'def rss():\n'
-        '    with open("/proc/self/statm") as f:\n'
-        '        return int(f.read().split()[1]) * page\n'
-        'model = build_backbone(cfg).train()\n'
+        'model = build_backbone(cfg)\n'
+        'model.train()  # not chained: mmdet ResNet.train returns None\n'
         'x = torch.randn(batch, 3, *shape)\n'
-        'peak, done = [0], threading.Event()\n'
-        'def sample():\n'
-        '    while not done.is_set():\n'
-        '        peak[0] = max(peak[0], rss()); time.sleep(0.0005)\n'
-        'base = rss()\n'
-        'thread = threading.Thread(target=sample); thread.start()\n'
+        'base = _resident_bytes()\n'
+        '_reset_peak_resident()\n'
         '_loss(model(x)).backward()\n'
-        'done.set(); thread.join()\n'
-        'print(json.dumps(max(peak[0], rss()) - base))\n')
+        'print(json.dumps(_resident_bytes(peak=True) - base))\n')
     out = subprocess.run([sys.executable, '-c', code, json.dumps(cfg), str(batch), json.dumps(list(shape))],
-                         capture_output=True, text=True, check=True)
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f'the memory measurement of {cfg} failed:\n{out.stderr[-3000:]}')
     return int(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -221,10 +242,50 @@ def compare(specs: List, reference, batch: int, shape: Sequence[int], device: st
     rows = []
     for spec, i, t in zip(all_specs, infer, train):
         inf, tr = _summary(i, infer[0]), _summary(t, train[0])
-        rows.append(dict(name=spec if isinstance(spec, str) else spec.get('type'),
+        rows.append(dict(name=spec_name(spec),
                          infer_s=inf['s'], train_s=tr['s'], images_per_s=batch / inf['s'],
                          infer_ratio=inf['ratio'], infer_ratio_range=(inf['ratio_min'], inf['ratio_max']),
                          train_ratio=tr['ratio'], train_ratio_range=(tr['ratio_min'], tr['ratio_max'])))
+    return rows
+
+
+def compare_compiled(specs: List, batch: int, shape: Sequence[int], device: str,
+                     warmup=2, runs=9, iters=3, compile_kwargs: dict = None) -> List[dict]:
+    """Each backbone eager and ``torch.compile``-d (same module, same weights),
+    all taking turns round by round: the median seconds of both and the median
+    (min, max) over rounds of the speedup ``eager / compiled``, for training
+    steps and for inference, plus the seconds the first compiled call of each
+    took (tracing and code generation, a one-off cost)."""
+    dev = torch.device(device)
+    x = torch.randn(batch, 3, *shape, device=dev)
+    eager, compiled = [], []
+    for spec in specs:
+        torch.manual_seed(0)
+        model = build_backbone(spec).to(dev)
+        eager.append(model)
+        compiled.append(torch.compile(model, **(compile_kwargs or {})))
+    rows = [dict(name=spec_name(spec)) for spec in specs]
+    for phase, make_step in (('train', _train_step), ('infer', _infer_step)):
+        for m in eager:
+            m.train(phase == 'train')
+        first_calls = []
+        for m in compiled:  # the first call compiles; timed separately
+            step = make_step(m, x)
+            _sync(dev)
+            start = time.perf_counter()
+            step()
+            _sync(dev)
+            first_calls.append(time.perf_counter() - start)
+        steps = [make_step(m, x) for pair in zip(eager, compiled) for m in pair]
+        times = _interleaved(steps, dev, warmup, runs, iters)
+        for i, row in enumerate(rows):
+            t_eager, t_compiled = times[2 * i], times[2 * i + 1]
+            speedups = [e / c for e, c in zip(t_eager, t_compiled)]
+            row.update({f'{phase}_eager_s': statistics.median(t_eager),
+                        f'{phase}_compiled_s': statistics.median(t_compiled),
+                        f'{phase}_speedup': statistics.median(speedups),
+                        f'{phase}_speedup_range': (min(speedups), max(speedups)),
+                        f'{phase}_compile_s': first_calls[i]})
     return rows
 
 

@@ -8,9 +8,12 @@
     python tools/analysis_tools/benchmark.py configs/vovnet/mask_rcnn_vovnet39_coco.py
     # whole detectors: one training iteration, vs mmdet's Mask R-CNN R-50-FPN
     python tools/analysis_tools/benchmark.py configs/epsanet/mask_rcnn_epsa50_coco.py --detectors
+    # torch.compile (inductor) against eager, each backbone both ways in one run
+    python tools/analysis_tools/benchmark.py resnet50 epsanet50 vovnet39 --compile
 
 Backbones are preset names (resnet50, epsanet50, epsanet101, vovnet19, vovnet39,
-vovnet57), config paths (their ``model.backbone``, weights not loaded), or
+vovnet57), optionally with overrides (``vovnet39@channels_last=False,with_cp=True``),
+config paths (their ``model.backbone``, weights not loaded), or
 ``module:factory`` for any importable model, e.g. the official EPSANet from a
 local clone:
 
@@ -26,6 +29,23 @@ from mmattn.utils import benchmark as bench
 
 
 def _spec(arg):
+    if '@' in arg:  # preset@key=value,key=value: a preset with overrides
+        import ast
+        name, _, overrides = arg.partition('@')
+        base = _spec(name)
+        if not isinstance(base, (str, dict)) or ':' in str(base):
+            raise SystemExit(f'benchmark: {arg!r}: overrides apply to presets and configs only')
+        cfg = bench.backbone_config(base)
+        for item in overrides.split(','):
+            key, sep, value = item.partition('=')
+            if not sep:
+                raise SystemExit(f'benchmark: {arg!r}: expected KEY=VALUE after "@", got {item!r}')
+            try:
+                cfg[key] = ast.literal_eval(value)
+            except (ValueError, SyntaxError):
+                cfg[key] = value
+        cfg['_name'] = arg
+        return cfg
     if arg.endswith('.py') and osp.isfile(arg):
         import mmattn  # noqa: F401
         from mmengine.config import Config
@@ -61,6 +81,9 @@ def main() -> int:
                         help="with --detectors: the reference detector ('mmdet::...' allowed)")
     parser.add_argument('--with-cp-memory', action='store_true',
                         help='instead of timings: training memory with and without with_cp')
+    parser.add_argument('--compile', action='store_true',
+                        help='instead of the reference comparison: each backbone eager vs '
+                             'torch.compile (default inductor), interleaved')
     args = parser.parse_args()
     h, w = args.shape
     if args.detectors:
@@ -69,12 +92,14 @@ def main() -> int:
     print(f'{bench.machine_line()}; device {args.device}, batch {args.batch}, input 3x{h}x{w}, '
           f'{args.runs} rounds x {args.iters} iterations'
           f'{", conv-BN fused for inference" if args.fuse_conv_bn else ""}')
+    if args.compile:
+        return _compiled(args, specs)
     if args.with_cp_memory:
         print('| backbone | peak train memory (MB) | with_cp=True (MB) | saving | saved activations (MB) | with_cp=True (MB) |')
         print('| --- | ---: | ---: | ---: | ---: | ---: |')
         x = torch.randn(args.batch, 3, h, w, device=args.device)
         for spec in specs:
-            name = spec if isinstance(spec, str) else spec['type']
+            name = bench.spec_name(spec)
             peaks, acts = [], []
             for cp in (False, True):
                 peaks.append(bench.peak_train_memory_bytes(spec, args.batch, args.shape, args.device,
@@ -95,6 +120,24 @@ def main() -> int:
         print(f"| {r['name']} | {r['images_per_s']:.2f} | {1e3 * r['infer_s']:.0f} | "
               f"{1e3 * r['train_s']:.0f} | {r['infer_ratio']:.2f}x ({i_lo:.2f}-{i_hi:.2f}) | "
               f"{r['train_ratio']:.2f}x ({t_lo:.2f}-{t_hi:.2f}) |")
+    return 0
+
+
+def _compiled(args, specs) -> int:
+    rows = bench.compare_compiled(specs, args.batch, args.shape, args.device, args.warmup,
+                                  args.runs, args.iters)
+    print('| backbone | train eager (ms) | train compiled (ms) | train speedup (min-max) | '
+          'inference eager (ms) | inference compiled (ms) | inference speedup (min-max) | '
+          'first compiled calls (s) |')
+    print('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+    for r in rows:
+        cells = []
+        for phase in ('train', 'infer'):
+            lo, hi = r[f'{phase}_speedup_range']
+            cells.append(f"{1e3 * r[f'{phase}_eager_s']:.0f} | {1e3 * r[f'{phase}_compiled_s']:.0f} | "
+                         f"{r[f'{phase}_speedup']:.2f}x ({lo:.2f}-{hi:.2f})")
+        print(f"| {r['name']} | {' | '.join(cells)} | "
+              f"{r['train_compile_s']:.0f} + {r['infer_compile_s']:.0f} |")
     return 0
 
 

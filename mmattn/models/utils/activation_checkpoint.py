@@ -33,7 +33,14 @@ def _norm_stats_restored(module: nn.Module) -> Iterator[None]:
 def checkpoint_keeping_norm_stats(function: Callable, *args, module: nn.Module):
     """``torch.utils.checkpoint.checkpoint(function, *args)`` (non-reentrant),
     with the BatchNorm statistics of ``module`` (the one ``function`` runs)
-    left by the recomputation as the first forward left them."""
+    left by the recomputation as the first forward left them.
+
+    Under ``torch.compile`` the plain checkpoint is used: AOTAutograd
+    functionalises the buffer updates and applies them once, in the forward
+    graph, so the recomputation cannot touch them (and dynamo does not trace a
+    custom ``context_fn``)."""
+    if torch.compiler.is_compiling():
+        return cp.checkpoint(function, *args, use_reentrant=False)
     return cp.checkpoint(function, *args, use_reentrant=False,
                          context_fn=lambda: (contextlib.nullcontext(),
                                              _norm_stats_restored(module)))

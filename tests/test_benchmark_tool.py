@@ -1,0 +1,64 @@
+"""tools/analysis_tools/benchmark.py's building blocks: spec overrides, the
+exact peak-memory measurement, and the eager-vs-compiled comparison."""
+import os.path as osp
+import sys
+
+import pytest
+import torch
+
+from mmattn.utils import benchmark as bench
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SMALL = dict(type='VoVNet', arch='V-19-slim-dw-eSE', norm_eval=False)
+
+
+@pytest.fixture(scope='module')
+def tool():
+    sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
+    import benchmark
+    yield benchmark
+    sys.path.remove(osp.join(REPO, 'tools', 'analysis_tools'))
+
+
+def test_preset_overrides(tool):
+    spec = tool._spec('vovnet39@channels_last=False,with_cp=True,arch=V-57-eSE')
+    assert bench.spec_name(spec) == 'vovnet39@channels_last=False,with_cp=True,arch=V-57-eSE'
+    assert bench.backbone_config(spec) == dict(type='VoVNet', arch='V-57-eSE', channels_last=False,
+                                               with_cp=True)
+    with pytest.raises(SystemExit, match="expected KEY=VALUE after \"@\", got 'with_cp'"):
+        tool._spec('vovnet39@with_cp')
+    with pytest.raises(SystemExit, match="'vovnet40' is neither a config file nor one of"):
+        tool._spec('vovnet40@with_cp=True')
+
+
+def test_peak_memory_covers_the_saved_activations_and_with_cp_lowers_both():
+    """The peak of a training step (VmHWM growth, in a subprocess) must hold at
+    least what autograd saves for backward (counted independently through
+    saved-tensor hooks); with_cp lowers both."""
+    shape = (256, 256)
+    x = torch.randn(2, 3, *shape)
+    peaks, saved = [], []
+    for cp in (False, True):
+        peaks.append(bench.peak_train_memory_bytes(SMALL, 2, shape, 'cpu', dict(with_cp=cp)))
+        saved.append(bench.saved_activation_bytes(
+            bench.build_backbone(bench.backbone_config(SMALL, with_cp=cp)), x))
+    assert peaks[0] >= saved[0] > 0
+    assert saved[1] < 0.5 * saved[0]
+    assert peaks[1] < peaks[0]
+
+
+def test_peak_memory_of_mmdet_resnet_is_measurable():
+    """mmdet's ``ResNet.train()`` returns None: the measurement must not chain it."""
+    spec = dict(type='ResNet', depth=18, norm_eval=False)
+    assert bench.peak_train_memory_bytes(spec, 1, (64, 64), 'cpu') > 0
+
+
+def test_compare_compiled_reports_both_phases():
+    rows = bench.compare_compiled([SMALL], 2, (64, 64), 'cpu', warmup=1, runs=2, iters=1,
+                                  compile_kwargs=dict(backend='aot_eager'))
+    (row,) = rows
+    assert row['name'] == 'VoVNet'
+    for phase in ('train', 'infer'):
+        assert row[f'{phase}_eager_s'] > 0 and row[f'{phase}_compiled_s'] > 0
+        lo, hi = row[f'{phase}_speedup_range']
+        assert lo <= row[f'{phase}_speedup'] <= hi

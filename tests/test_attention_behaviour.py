@@ -170,7 +170,7 @@ def test_every_block_is_in_mmdet_models_registry():
 
 def test_device_check_tool_runs_every_module_on_cpu():
     """The GPU check (tools/analysis_tools/device_check.py) on CPU, bfloat16."""
-    from mmattn.utils.device_check import check
+    from mmattn.analysis.device_check import check
     rows = check('cpu', dtypes=('bf16',))
     names = {r['name'] for r in rows}
     assert {f'block:{n}' for n in NAMES} <= names

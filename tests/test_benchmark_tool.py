@@ -6,7 +6,7 @@ import sys
 import pytest
 import torch
 
-from mmattn.utils import benchmark as bench
+from mmattn.analysis import benchmark as bench
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SMALL = dict(type='VoVNet', arch='V-19-slim-dw-eSE', norm_eval=False)

@@ -401,7 +401,7 @@ def test_train_then_test_with_show_dir_on_synthetic_data(tmp_path):
     import subprocess
     import sys
 
-    from mmattn.utils import make_synthetic_coco
+    from mmattn.datasets.synthetic import make_synthetic_coco
     data = tmp_path / 'data'
     make_synthetic_coco(str(data), num_train=16, num_val=6, image_size=64, max_objects=3,
                         min_side=12, max_side=32, seed=3)

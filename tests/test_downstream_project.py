@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from mmattn.utils import make_synthetic_coco
+from mmattn.datasets.synthetic import make_synthetic_coco
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 

@@ -5,7 +5,7 @@ import torch
 
 from _helpers import randomise_bn
 from mmattn.engine.hooks.fuse_conv_bn_hook import count_batch_norms
-from mmattn.utils import benchmark as bench
+from mmattn.analysis import benchmark as bench
 
 
 @pytest.mark.parametrize('preset', ['resnet50', 'epsanet50', 'vovnet39'])

@@ -12,7 +12,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmattn.utils import SYNTHETIC_TEXTURES, make_synthetic_imagenet
+from mmattn.datasets.synthetic import SYNTHETIC_TEXTURES, make_synthetic_imagenet
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 IN1K_50 = 'configs/epsanet/imagenet/epsanet50_8xb32_in1k.py'
@@ -227,7 +227,8 @@ def test_official_main_py_checkpoint_still_loads_through_the_detection_config(tm
 
 def test_main_package_does_not_import_mmpretrain():
     code = ('import sys; sys.modules["mmpretrain"] = None\n'  # any import of it fails
-            'import mmattn, mmattn.models, mmattn.engine, mmattn.utils, mmattn.cli.train, '
+            'import mmattn, mmattn.models, mmattn.engine, mmattn.utils, mmattn.analysis.benchmark, '
+            'mmattn.converters.vovnet_checkpoints, mmattn.datasets.synthetic, mmattn.cli.train, '
             'mmattn.cli.test\n'
             'from mmattn.models import EPSANet; EPSANet(depth=50)\n'
             'print("ok")')

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from mmattn.engine import find_latest_valid_checkpoint, is_complete_checkpoint
-from mmattn.utils import make_synthetic_coco
+from mmattn.datasets.synthetic import make_synthetic_coco
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO = 'configs/demo/mask_rcnn_vovnet19_slim_dw_synthetic.py'
@@ -313,3 +313,14 @@ def test_compile_modules_names_a_missing_module(tiny_data, tmp_path):
     assert ("compile.modules: the model has no submodule 'bakbone'; its top-level modules "
             'are: data_preprocessor, backbone, neck, rpn_head, roi_head') in proc.stderr
     assert 'Traceback' not in proc.stderr
+
+
+def test_import_mmattn_leaves_tool_code_unimported():
+    """``import mmattn`` registers the models and engine only: the analysis,
+    converter, synthetic-data and pre-training code load on demand."""
+    code = ('import sys, mmattn\n'
+            'print(sorted(m for m in sys.modules if m.startswith(("mmattn.analysis", '
+            '"mmattn.converters", "mmattn.datasets.synthetic", "mmattn.pretrain", "mmattn.cli"))))')
+    proc = _run([sys.executable, '-c', code])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == '[]'

@@ -214,7 +214,7 @@ def test_missing_pretrained_file_is_a_clear_error():
 
 
 def test_complexity_tool_handles_official_slash_names():
-    from mmattn.utils.complexity import complexity
+    from mmattn.analysis.complexity import complexity
     model = VoVNet('V-19-slim-eSE')
     result = complexity(model, (3, 64, 64))
     assert result['params'] == sum(p.numel() for p in model.parameters())

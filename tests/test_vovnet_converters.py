@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from mmattn.models.backbones import VoVNet
-from mmattn.utils.vovnet_checkpoints import (convert_detectron2, convert_timm, infer_spec,
+from mmattn.converters.vovnet_checkpoints import (convert_detectron2, convert_timm, infer_spec,
                                              load_checkpoint_file)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))

@@ -82,7 +82,7 @@ def _benchmark(backbone, onnx_file: str, shape, rounds: int) -> None:
             start = time.perf_counter()
             step()
             times[name].append(time.perf_counter() - start)
-    from mmattn.utils.benchmark import machine_line
+    from mmattn.analysis.benchmark import machine_line
     print(f'latency, {rounds} rounds taking turns, {machine_line()}, '
           f'onnxruntime {ort.__version__} (default threads):')
     for name, values in times.items():

@@ -25,7 +25,7 @@ import sys
 
 import torch
 
-from mmattn.utils import benchmark as bench
+from mmattn.analysis import benchmark as bench
 
 
 def _spec(arg):

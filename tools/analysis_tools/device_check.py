@@ -12,7 +12,7 @@ import sys
 
 import torch
 
-from mmattn.utils.device_check import check
+from mmattn.analysis.device_check import check
 
 
 def main() -> int:

@@ -12,7 +12,7 @@ import sys
 from mmengine.config import Config, DictAction
 
 import mmattn  # noqa: F401
-from mmattn.utils.complexity import complexity
+from mmattn.analysis.complexity import complexity
 
 
 def main() -> int:

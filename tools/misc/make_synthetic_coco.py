@@ -1,4 +1,4 @@
-"""Make the synthetic COCO-format shapes dataset (see mmattn/utils/synthetic_coco.py).
+"""Make the synthetic COCO-format shapes dataset (see mmattn/datasets/synthetic/synthetic_coco.py).
 
     python tools/misc/make_synthetic_coco.py data/synthetic_coco --num-train 400 --num-val 100
     # COCO 2017's file names and 80 categories, for the COCO configs as they are:
@@ -6,7 +6,7 @@
 """
 import argparse
 
-from mmattn.utils import make_synthetic_coco
+from mmattn.datasets.synthetic import make_synthetic_coco
 
 
 def main() -> None:

@@ -1,11 +1,11 @@
 """Make a small synthetic classification set in mmpretrain's ImageNet layout
-(see mmattn/utils/synthetic_imagenet.py).
+(see mmattn/datasets/synthetic/synthetic_imagenet.py).
 
     python tools/misc/make_synthetic_imagenet.py data/synthetic_imagenet
 """
 import argparse
 
-from mmattn.utils import make_synthetic_imagenet
+from mmattn.datasets.synthetic import make_synthetic_imagenet
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ import sys
 import torch
 
 from mmattn.utils.staged_directory import staged_file
-from mmattn.utils.vovnet_checkpoints import infer_spec, load_checkpoint_file
+from mmattn.converters.vovnet_checkpoints import infer_spec, load_checkpoint_file
 
 
 def run(description: str, convert, source: str) -> int:

@@ -24,8 +24,8 @@ def main() -> int:
     parser.add_argument('--config', help='the CenterMask config the checkpoint is for')
     args = parser.parse_args()
     import mmattn  # noqa: F401
-    from mmattn.utils.centermask_checkpoints import convert_centermask2, matching_config
-    from mmattn.utils.vovnet_checkpoints import load_checkpoint_file
+    from mmattn.converters.centermask_checkpoints import convert_centermask2, matching_config
+    from mmattn.converters.vovnet_checkpoints import load_checkpoint_file
 
     def fail(message: str) -> int:
         print(f'centermask2_to_mmdet: error: {message}', file=sys.stderr)

@@ -8,7 +8,7 @@ import sys
 
 from _vovnet_convert import run
 
-from mmattn.utils.vovnet_checkpoints import convert_detectron2
+from mmattn.converters.vovnet_checkpoints import convert_detectron2
 
 if __name__ == '__main__':
     sys.exit(run(__doc__.splitlines()[0], convert_detectron2, 'detectron2'))

@@ -20,7 +20,7 @@ from typing import Dict
 
 import numpy as np
 
-from .staged_directory import staged_directory
+from mmattn.utils.staged_directory import staged_directory
 
 TEXTURES = ('horizontal_stripes', 'vertical_stripes', 'checkerboard', 'dots', 'rings',
             'cross_hatch')

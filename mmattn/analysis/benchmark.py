@@ -152,7 +152,7 @@ def peak_train_memory_bytes(spec, batch: int, shape: Sequence[int], device: str,
         return torch.cuda.max_memory_allocated(device) - base
     code = (
         'import json, sys, torch\n'
-        'from mmattn.utils.benchmark import build_backbone, _loss, _resident_bytes, _reset_peak_resident\n'
+        'from mmattn.analysis.benchmark import build_backbone, _loss, _resident_bytes, _reset_peak_resident\n'
         'cfg, batch, shape = json.loads(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3])\n'
         'model = build_backbone(cfg)\n'
         'model.train()  # not chained: mmdet ResNet.train returns None\n'

@@ -17,7 +17,7 @@ import numpy as np
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.ops import unary_union
 
-from .staged_directory import staged_directory
+from mmattn.utils.staged_directory import staged_directory
 
 CLASSES = ('rectangle', 'triangle', 'circle', 'star')
 LAYOUTS = ('synthetic', 'coco')

@@ -62,3 +62,10 @@ def test_compare_compiled_reports_both_phases():
         assert row[f'{phase}_eager_s'] > 0 and row[f'{phase}_compiled_s'] > 0
         lo, hi = row[f'{phase}_speedup_range']
         assert lo <= row[f'{phase}_speedup'] <= hi
+
+
+def test_config_file_with_overrides(tool):
+    config = osp.join(REPO, 'configs', 'vovnet', 'mask_rcnn_vovnet39_coco.py')
+    spec = tool._spec(f'{config}@channels_last=False')
+    cfg = bench.backbone_config(spec)
+    assert cfg['type'] == 'VoVNet' and cfg['channels_last'] is False and cfg['init_cfg'] is None

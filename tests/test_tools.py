@@ -324,3 +324,40 @@ def test_import_mmattn_leaves_tool_code_unimported():
     proc = _run([sys.executable, '-c', code])
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == '[]'
+
+
+def test_each_step_is_compiled_once():
+    """``val()`` after ``train()`` (or a second ``test()``) must not wrap an
+    already compiled step in ``torch.compile`` again."""
+    import logging
+    from mmengine.config import Config
+    from mmattn.engine import SafeCheckpointRunner
+
+    class Model(torch.nn.Module):
+        def test_step(self, data):
+            return data
+
+    runner = object.__new__(SafeCheckpointRunner)  # only what _maybe_compile reads
+    runner.cfg = Config(dict(compile=dict(backend='eager')))
+    runner.model = Model()
+    runner.logger = logging.getLogger('test')
+    runner._maybe_compile('test_step')
+    compiled = runner.model.test_step
+    assert getattr(compiled, '__func__', None) is not Model.test_step  # wrapped by torch.compile
+    runner._maybe_compile('test_step')
+    assert runner.model.test_step is compiled
+
+
+def test_moved_utils_names_still_resolve_with_a_warning():
+    import mmattn.utils
+    from mmattn.analysis import benchmark
+    from mmattn.datasets.synthetic import SYNTHETIC_CLASSES
+    with pytest.warns(FutureWarning, match='mmattn.utils.make_synthetic_coco moved to '
+                                           'mmattn.datasets.synthetic.make_synthetic_coco'):
+        assert mmattn.utils.make_synthetic_coco is make_synthetic_coco
+    with pytest.warns(FutureWarning):
+        assert mmattn.utils.benchmark is benchmark
+    with pytest.warns(FutureWarning):
+        assert mmattn.utils.SYNTHETIC_CLASSES == SYNTHETIC_CLASSES
+    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
+        mmattn.utils.nothing

@@ -49,10 +49,14 @@ class SafeCheckpointRunner(Runner):
         shapes, NMS and mmcv ops that break and recompile graphs; its backbone
         and neck are plain static convnets, where the FLOPs are."""
         compile_cfg = self.cfg.get('compile', None)
-        if not isinstance(compile_cfg, dict) or 'modules' not in compile_cfg:
-            return super()._maybe_compile(target)
-        if getattr(self, '_modules_compiled', False):
+        by_module = isinstance(compile_cfg, dict) and 'modules' in compile_cfg
+        done = self.__dict__.setdefault('_compiled_targets', set())
+        key = 'modules' if by_module else target
+        if key in done:  # e.g. val() after train(): the step is compiled already
             return
+        done.add(key)
+        if not by_module:
+            return super()._maybe_compile(target)
         options = {k: v for k, v in compile_cfg.items() if k != 'modules'}
         model = self.model.module if is_model_wrapper(self.model) else self.model
         names = list(compile_cfg['modules'])
@@ -64,7 +68,6 @@ class SafeCheckpointRunner(Runner):
                 raise ValueError(f'compile.modules: the model has no submodule {name!r}; '
                                  f'its top-level modules are: {children}') from None
             module.compile(**options)
-        self._modules_compiled = True
         self.logger.info(f'torch.compile applied to {", ".join(names)} ({options or "defaults"}); '
                          'the first iterations compile and are slow.')
 

@@ -25,4 +25,6 @@ def __getattr__(name: str):
     warnings.warn(f'mmattn.utils.{name} moved to {_MOVED[name]}.{name}', FutureWarning,
                   stacklevel=2)
     package = importlib.import_module(_MOVED[name])
-    return getattr(package, name, None) or importlib.import_module(f'{_MOVED[name]}.{name}')
+    if hasattr(package, name):  # a function or constant the package exports
+        return getattr(package, name)
+    return importlib.import_module(f'{_MOVED[name]}.{name}')  # a module

@@ -33,7 +33,7 @@ def _spec(arg):
         import ast
         name, _, overrides = arg.partition('@')
         base = _spec(name)
-        if not isinstance(base, (str, dict)) or ':' in str(base):
+        if isinstance(base, str) and ':' in base:
             raise SystemExit(f'benchmark: {arg!r}: overrides apply to presets and configs only')
         cfg = bench.backbone_config(base)
         for item in overrides.split(','):

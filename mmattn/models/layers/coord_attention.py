@@ -22,9 +22,10 @@ class CoordinateAttention(NormsFollowBlockMixin, BaseModule):
 
     Hidden width ``mip = max(min_channels, in_channels // 32)`` as officially
     (``rd_ratio=1/32``, ``min_channels=8``; ``rd_channels``/``rd_divisor`` as in
-    timm; ``reduction=r`` is the deprecated spelling of ``rd_ratio=1/r``). Layer names follow the official code (conv1, bn1,
-    conv_h, conv_w). The official module also allows ``oup != inp``; as a plugin
-    this block keeps the channel count. ``norms_follow_block``: see
+    timm; ``reduction=r`` is the deprecated spelling of ``rd_ratio=1/r``).
+    Layer names follow the official code (conv1, bn1, conv_h, conv_w). The
+    official module also allows ``oup != inp``; as a plugin this block keeps
+    the channel count. ``norms_follow_block``: see
     ``block_norms.py`` (a backbone's ``norm_eval`` does not freeze this
     block's BN unless it is False).
     """

@@ -33,10 +33,10 @@ class PyramidSqueezeAttention(BaseModule):
     A branch with one output channel per group (EPSANet's first stage, 9x9 with
     16 groups) runs as the equivalent depthwise convolution (its weight
     reshaped) followed by a sum over each group's inputs: the same function,
-    several times faster on oneDNN. The SE gate runs once on the branches' pooled vectors stacked in the batch
-    dimension (equal to the official four calls), and the output is one
-    concatenation (reversed) times the attention weights, with no stacked copy
-    of the branch maps.
+    several times faster on oneDNN. The SE gate runs once on the branches'
+    pooled vectors stacked in the batch dimension (equal to the official four
+    calls), and the output is one concatenation (reversed) times the attention
+    weights, with no stacked copy of the branch maps.
 
     Args:
         in_channels, out_channels: channels in and out; ``out_channels`` must be

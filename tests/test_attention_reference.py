@@ -53,8 +53,11 @@ def test_ese():
     torch.testing.assert_close(m(x), x * hsig[:, :, None, None], **TOL)
 
 
-def test_psa_matches_official_formulation():
+@pytest.mark.parametrize('memory_format', [torch.contiguous_format, torch.channels_last])
+def test_psa_matches_official_formulation(memory_format):
     m, x = _prep(build_attention('psa', 64, out_channels=64, stride=2), 2, 64, 9, 7)
+    m.to(memory_format=memory_format)
+    x = x.contiguous(memory_format=memory_format)
     branches = [F.conv2d(x, conv.weight, stride=2, padding=k // 2, groups=g)
                 for conv, k, g in zip(m.branches, m.kernels, m.groups)]
     se = m.se
@@ -63,7 +66,11 @@ def test_psa_matches_official_formulation():
     att = torch.softmax(torch.stack(weights, dim=1), dim=1)  # (N, 4, C'): across branches
     out = [b * att[:, i, :, None, None] for i, b in enumerate(branches)]
     expected = torch.cat(out[::-1], dim=1)                   # official reversed order
-    torch.testing.assert_close(m(x), expected, **TOL)
+    result = m(x)
+    torch.testing.assert_close(result, expected, **TOL)
+    # The layout is kept (the 9x9/g16 branch runs as depthwise conv + group sum,
+    # whose sum must stay NHWC, or the concatenation and the next conv copy).
+    assert result.is_contiguous(memory_format=memory_format)
 
 
 def test_cbam():

@@ -39,3 +39,38 @@ def test_benchmark_reports_medians_and_the_spread_of_per_round_ratios():
             low, high = row[f'{key}_ratio_range']
             assert low <= row[f'{key}_ratio'] <= high
     assert 'torch CPU capability' in bench.machine_line()
+
+
+class _RecordingNet(torch.nn.Module):
+    """Conv + BN that logs every forward: (phase, whether its BN is still there)."""
+    calls = []
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+        self.bn = torch.nn.BatchNorm2d(4)
+
+    def forward(self, x):
+        phase = 'train' if self.training and torch.is_grad_enabled() else 'infer'
+        self.calls.append((phase, isinstance(self.bn, torch.nn.BatchNorm2d)))
+        return (self.bn(self.conv(x)),)
+
+
+def make_recording_net():
+    return _RecordingNet()
+
+
+@pytest.mark.parametrize('inference_first', [True, False])
+def test_benchmark_phase_order_and_fused_copies(inference_first):
+    """Inference is timed first by default (a fresh process's allocator, as in
+    tools/test.py), after training on request; conv-BN folding works on copies,
+    so the training phase, before or after, still times the unfused model."""
+    _RecordingNet.calls.clear()
+    spec = f'{__name__}:make_recording_net'
+    bench.compare([spec], spec, 1, (8, 8), 'cpu', warmup=1, runs=2, iters=1, fuse_conv_bn=True,
+                  inference_first=inference_first)
+    phases = [phase for phase, _ in _RecordingNet.calls]
+    first, second = ('infer', 'train') if inference_first else ('train', 'infer')
+    # 2 models x (1 warm-up + 2 rounds) calls per phase, one phase after the other.
+    assert phases == [first] * 6 + [second] * 6
+    assert all(has_bn == (phase == 'train') for phase, has_bn in _RecordingNet.calls)

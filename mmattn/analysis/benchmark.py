@@ -12,6 +12,7 @@ side by side with a reference in the same process and session.
 Each figure is the median over ``runs`` timings of ``iters`` iterations, after
 ``warmup`` untimed iterations, the compared models taking turns in every round.
 """
+import copy
 import json
 import platform
 import statistics
@@ -218,12 +219,22 @@ def _summary(rounds: List[float], reference: List[float]) -> dict:
 
 
 def compare(specs: List, reference, batch: int, shape: Sequence[int], device: str,
-            warmup=2, runs=9, iters=3, fuse_conv_bn: bool = False) -> List[dict]:
+            warmup=2, runs=9, iters=3, fuse_conv_bn: bool = False,
+            inference_first: bool = True) -> List[dict]:
     """Inference and training-step timings of ``reference`` and each of
     ``specs``, interleaved round by round in one session: the median seconds
     and the median, min and max over rounds of the ratio to the reference in
     the same round. ``fuse_conv_bn`` folds BNs into convs (every model,
-    the reference too) for the inference timings."""
+    the reference too; copies, so training times the unfused models) for the
+    inference timings.
+
+    The phase order matters on CPUs, through the allocator: a process that has
+    only run inference (as ``tools/test.py`` does) keeps mapping fresh pages
+    for large tensors (glibc ``mmap``s blocks above its threshold; page faults,
+    system time), while after training steps the heap has grown and inference
+    reuses it without faults. ``inference_first`` (default) times inference in
+    the first state, as a test run sees it; ``False`` times it after training.
+    """
     dev = torch.device(device)
     x = torch.randn(batch, 3, *shape, device=dev)
     all_specs = [reference] + list(specs)
@@ -231,14 +242,24 @@ def compare(specs: List, reference, batch: int, shape: Sequence[int], device: st
     for spec in all_specs:
         torch.manual_seed(0)
         models.append(build_backbone(spec).to(dev))
-    for m in models:
-        m.train()
-    train = _interleaved([_train_step(m, x) for m in models], dev, warmup, runs, iters)
-    for m in models:
-        m.eval()
-    if fuse_conv_bn:
-        models = [fuse_batch_norms(m) for m in models]
-    infer = _interleaved([_infer_step(m, x) for m in models], dev, warmup, runs, iters)
+
+    def time_inference():
+        for m in models:
+            m.eval()
+        infer_models = [fuse_batch_norms(copy.deepcopy(m)) for m in models] if fuse_conv_bn else models
+        return _interleaved([_infer_step(m, x) for m in infer_models], dev, warmup, runs, iters)
+
+    def time_training():
+        for m in models:
+            m.train()
+        return _interleaved([_train_step(m, x) for m in models], dev, warmup, runs, iters)
+
+    if inference_first:
+        infer = time_inference()
+        train = time_training()
+    else:
+        train = time_training()
+        infer = time_inference()
     rows = []
     for spec, i, t in zip(all_specs, infer, train):
         inf, tr = _summary(i, infer[0]), _summary(t, train[0])

@@ -73,6 +73,9 @@ def main() -> int:
     parser.add_argument('--fuse-conv-bn', action='store_true',
                         help='fold BNs into convs for the inference timings (every model)')
     parser.add_argument('--iters', type=int, default=3)
+    parser.add_argument('--inference-after-training', action='store_true',
+                        help='time inference after the training phase (the heap training grew is '
+                             'reused: no page faults) instead of first, as tools/test.py runs it')
     parser.add_argument('--detectors', action='store_true',
                         help='positional arguments are detector configs; time a whole training '
                              'iteration against --reference-config')
@@ -91,7 +94,8 @@ def main() -> int:
     specs = [_spec(b) for b in args.backbones]
     print(f'{bench.machine_line()}; device {args.device}, batch {args.batch}, input 3x{h}x{w}, '
           f'{args.runs} rounds x {args.iters} iterations'
-          f'{", conv-BN fused for inference" if args.fuse_conv_bn else ""}')
+          f'{", conv-BN fused for inference" if args.fuse_conv_bn else ""}'
+          f'{", inference timed after training" if args.inference_after_training else ""}')
     if args.compile:
         return _compiled(args, specs)
     if args.with_cp_memory:
@@ -111,7 +115,8 @@ def main() -> int:
                   f'{100 * (1 - peaks[1] / peaks[0]):.0f}% | {acts[0] / 2**20:.0f} | {acts[1] / 2**20:.0f} |')
         return 0
     rows = bench.compare(specs, _spec(args.reference), args.batch, args.shape, args.device,
-                         args.warmup, args.runs, args.iters, args.fuse_conv_bn)
+                         args.warmup, args.runs, args.iters, args.fuse_conv_bn,
+                         inference_first=not args.inference_after_training)
     print('| backbone | inference (images/s) | inference (ms/batch) | train step (ms) | '
           'inference ratio (min-max) | train ratio (min-max) |')
     print('| --- | ---: | ---: | ---: | ---: | ---: |')

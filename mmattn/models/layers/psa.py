@@ -113,6 +113,12 @@ class PyramidSqueezeAttention(BaseModule):
         weight = conv.weight.reshape(conv.in_channels, 1, *conv.kernel_size)
         y = F.conv2d(x, weight, None, conv.stride, conv.padding, conv.dilation, conv.in_channels)
         n, _, h, w = y.shape
+        if y.is_contiguous(memory_format=torch.channels_last):
+            # Reduce along the innermost (channel) axis so the result stays
+            # NHWC: an NCHW branch would make the concatenation, the product
+            # and the next 1x1 convolution's input NCHW (one more copy).
+            summed = y.permute(0, 2, 3, 1).reshape(n, h, w, groups, in_per_group).sum(dim=-1)
+            return summed.permute(0, 3, 1, 2)
         return y.reshape(n, groups, in_per_group, h, w).sum(dim=2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,5 +1,7 @@
 """Inference fast paths: conv-BN folding (test.py / benchmark.py
 --fuse-conv-bn) keeps the backbones' outputs within 1e-5."""
+import sys
+
 import pytest
 import torch
 
@@ -74,3 +76,20 @@ def test_benchmark_phase_order_and_fused_copies(inference_first):
     # 2 models x (1 warm-up + 2 rounds) calls per phase, one phase after the other.
     assert phases == [first] * 6 + [second] * 6
     assert all(has_bn == (phase == 'train') for phase, has_bn in _RecordingNet.calls)
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason='counts page faults through getrusage')
+def test_benchmark_counts_page_faults_per_iteration():
+    """A step that fills a fresh 64 MB tensor (above glibc's largest mmap
+    threshold, so new pages each time) faults at least once per 2 MB huge page;
+    a step that allocates nothing does not."""
+    def fresh_pages():
+        torch.ones(16 * 2**20)
+
+    def nothing():
+        pass
+
+    faults = []
+    bench._interleaved([fresh_pages, nothing], torch.device('cpu'), 1, 3, 2, page_faults=faults)
+    assert [len(f) for f in faults] == [3, 3]
+    assert min(faults[0]) >= 64 * 2**20 / (2 * 2**20) > max(faults[1])

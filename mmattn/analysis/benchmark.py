@@ -169,23 +169,40 @@ def peak_train_memory_bytes(spec, batch: int, shape: Sequence[int], device: str,
     return int(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
+def _minor_page_faults() -> int:
+    """Minor page faults of this process so far (0 where ``resource`` is
+    missing, i.e. on Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def _interleaved(steps: List[Callable[[], None]], device, warmup: int, runs: int,
-                 iters: int) -> List[List[float]]:
+                 iters: int, page_faults: List[List[float]] = None) -> List[List[float]]:
     """Seconds per iteration of each step in every round (``runs`` rounds of
     ``iters`` iterations), the steps taking turns within every round so that
-    drifts in machine load affect them alike."""
+    drifts in machine load affect them alike. ``page_faults``, if given, gets
+    each step's minor page faults per iteration in every round (fresh pages the
+    kernel had to map: a cost that shows as system time, not in profiles)."""
     for step in steps:
         for _ in range(warmup):
             step()
     times = [[] for _ in steps]
+    if page_faults is not None:
+        page_faults[:] = [[] for _ in steps]
     for _ in range(runs):
         for i, step in enumerate(steps):
             _sync(device)
+            faults = _minor_page_faults()
             start = time.perf_counter()
             for _ in range(iters):
                 step()
             _sync(device)
             times[i].append((time.perf_counter() - start) / iters)
+            if page_faults is not None:
+                page_faults[i].append((_minor_page_faults() - faults) / iters)
     return times
 
 
@@ -224,7 +241,8 @@ def compare(specs: List, reference, batch: int, shape: Sequence[int], device: st
     """Inference and training-step timings of ``reference`` and each of
     ``specs``, interleaved round by round in one session: the median seconds
     and the median, min and max over rounds of the ratio to the reference in
-    the same round. ``fuse_conv_bn`` folds BNs into convs (every model,
+    the same round, and the median minor page faults per iteration.
+    ``fuse_conv_bn`` folds BNs into convs (every model,
     the reference too; copies, so training times the unfused models) for the
     inference timings.
 
@@ -247,13 +265,16 @@ def compare(specs: List, reference, batch: int, shape: Sequence[int], device: st
         for m in models:
             m.eval()
         infer_models = [fuse_batch_norms(copy.deepcopy(m)) for m in models] if fuse_conv_bn else models
-        return _interleaved([_infer_step(m, x) for m in infer_models], dev, warmup, runs, iters)
+        return _interleaved([_infer_step(m, x) for m in infer_models], dev, warmup, runs, iters,
+                            infer_faults)
 
     def time_training():
         for m in models:
             m.train()
-        return _interleaved([_train_step(m, x) for m in models], dev, warmup, runs, iters)
+        return _interleaved([_train_step(m, x) for m in models], dev, warmup, runs, iters,
+                            train_faults)
 
+    infer_faults, train_faults = [], []
     if inference_first:
         infer = time_inference()
         train = time_training()
@@ -261,9 +282,11 @@ def compare(specs: List, reference, batch: int, shape: Sequence[int], device: st
         train = time_training()
         infer = time_inference()
     rows = []
-    for spec, i, t in zip(all_specs, infer, train):
+    for k, (spec, i, t) in enumerate(zip(all_specs, infer, train)):
         inf, tr = _summary(i, infer[0]), _summary(t, train[0])
         rows.append(dict(name=spec_name(spec),
+                         infer_page_faults=statistics.median(infer_faults[k]),
+                         train_page_faults=statistics.median(train_faults[k]),
                          infer_s=inf['s'], train_s=tr['s'], images_per_s=batch / inf['s'],
                          infer_ratio=inf['ratio'], infer_ratio_range=(inf['ratio_min'], inf['ratio_max']),
                          train_ratio=tr['ratio'], train_ratio_range=(tr['ratio_min'], tr['ratio_max'])))

@@ -118,13 +118,14 @@ def main() -> int:
                          args.warmup, args.runs, args.iters, args.fuse_conv_bn,
                          inference_first=not args.inference_after_training)
     print('| backbone | inference (images/s) | inference (ms/batch) | train step (ms) | '
-          'inference ratio (min-max) | train ratio (min-max) |')
-    print('| --- | ---: | ---: | ---: | ---: | ---: |')
+          'inference ratio (min-max) | train ratio (min-max) | page faults per inference / step |')
+    print('| --- | ---: | ---: | ---: | ---: | ---: | ---: |')
     for r in rows:
         (i_lo, i_hi), (t_lo, t_hi) = r['infer_ratio_range'], r['train_ratio_range']
         print(f"| {r['name']} | {r['images_per_s']:.2f} | {1e3 * r['infer_s']:.0f} | "
               f"{1e3 * r['train_s']:.0f} | {r['infer_ratio']:.2f}x ({i_lo:.2f}-{i_hi:.2f}) | "
-              f"{r['train_ratio']:.2f}x ({t_lo:.2f}-{t_hi:.2f}) |")
+              f"{r['train_ratio']:.2f}x ({t_lo:.2f}-{t_hi:.2f}) | "
+              f"{r['infer_page_faults']:.0f} / {r['train_page_faults']:.0f} |")
     return 0
 
 

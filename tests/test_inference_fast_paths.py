@@ -80,11 +80,18 @@ def test_benchmark_phase_order_and_fused_copies(inference_first):
 
 @pytest.mark.skipif(not sys.platform.startswith('linux'), reason='counts page faults through getrusage')
 def test_benchmark_counts_page_faults_per_iteration():
-    """A step that fills a fresh 64 MB tensor (above glibc's largest mmap
-    threshold, so new pages each time) faults at least once per 2 MB huge page;
-    a step that allocates nothing does not."""
+    """A step that touches every page of a fresh 64 MB anonymous mapping
+    faults at least once per 2 MB (huge) page; a step that allocates nothing
+    does not."""
+    import mmap
+
+    import numpy as np
+
     def fresh_pages():
-        torch.ones(16 * 2**20)
+        with mmap.mmap(-1, 64 * 2**20) as pages:
+            view = np.frombuffer(pages, dtype=np.uint8)
+            view[::4096] = 1
+            del view
 
     def nothing():
         pass

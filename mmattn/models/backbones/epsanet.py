@@ -11,6 +11,7 @@ from mmattn.registry import register
 from ..layers import PyramidSqueezeAttention
 from ..utils import checkpoint_keeping_norm_stats
 from ..utils.arguments import check_choice, check_stage_arguments, deprecated_rd_ratio
+from ..utils.conv_bn_folding import FoldedConvBNCache, conv_bn
 from ..utils.memory_format import (CHANNELS_LAST_CHOICES, computes_in_channels_last,
                                    input_to_channels_last, outputs_to_nchw,
                                    weights_to_channels_last)
@@ -37,13 +38,36 @@ class EPSABottleneck(Bottleneck):
         self.conv2 = PyramidSqueezeAttention(
             planes, planes, stride=self.conv2_stride, kernels=psa_kernels,
             groups=psa_groups, rd_ratio=psa_rd_ratio)
+        self.folded = FoldedConvBNCache()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """mmdet's forward; under ``with_cp``, checkpointed so that the
-        recomputation leaves BN statistics alone (mmdet's updates them twice)."""
+        recomputation leaves BN statistics alone (mmdet's updates them twice).
+        For inference, each conv-BN pair runs folded where ``can_fold`` allows
+        (``models/utils/conv_bn_folding.py``; the BN after PSA stays a BN)."""
         if self.with_cp and self.training and torch.is_grad_enabled():
             return checkpoint_keeping_norm_stats(self._forward_without_cp, x, module=self)
+        if not torch.is_grad_enabled() and not self.with_plugins:
+            return self._forward_folding(x)
         return super().forward(x)
+
+    def _forward_folding(self, x: torch.Tensor) -> torch.Tensor:
+        """mmdet's ``Bottleneck`` forward without plugins, pairs through ``conv_bn``."""
+        out = self.relu(conv_bn(self.conv1, self.norm1, x, self.folded))
+        out = self.relu(self.norm2(self.conv2(out)))
+        out = conv_bn(self.conv3, self.norm3, out, self.folded)
+        identity = x
+        if self.downsample is not None:
+            if isinstance(self.downsample, nn.Sequential) and len(self.downsample) == 2:
+                identity = conv_bn(self.downsample[0], self.downsample[1], x, self.folded)
+            else:
+                identity = self.downsample(x)
+        out += identity
+        return self.relu(out)
+
+    def train(self, mode: bool = True) -> 'EPSABottleneck':
+        self.folded.clear()  # folded copies of the weights are for inference only
+        return super().train(mode)
 
     def _forward_without_cp(self, x: torch.Tensor) -> torch.Tensor:
         with_cp, self.with_cp = self.with_cp, False
@@ -133,13 +157,23 @@ class EPSANet(ResNet):
                          strides=strides, stage_with_dcn=stage_with_dcn[:num_stages],
                          dcn=None, **kwargs)
         self.channels_last = channels_last
+        self.folded = FoldedConvBNCache()  # the stem's folded conv-BN (inference)
         if channels_last is True:
             weights_to_channels_last(self)
 
     def forward(self, x):
         if computes_in_channels_last(self.channels_last, self, x):
             x = input_to_channels_last(x)
-        return outputs_to_nchw(super().forward(x))
+        if self.deep_stem or torch.is_grad_enabled():
+            return outputs_to_nchw(super().forward(x))
+        # mmdet's ResNet forward, with the stem's conv-BN through conv_bn (inference).
+        x = self.maxpool(self.relu(conv_bn(self.conv1, self.norm1, x, self.folded)))
+        outs = []
+        for i, layer_name in enumerate(self.res_layers):
+            x = getattr(self, layer_name)(x)
+            if i in self.out_indices:
+                outs.append(x)
+        return outputs_to_nchw(tuple(outs))
 
     def make_res_layer(self, **kwargs):
         return super().make_res_layer(psa_kernels=self.psa_kernels,
@@ -158,5 +192,6 @@ class EPSANet(ResNet):
                     nn.init.zeros_(m.norm3.bias)
 
     def train(self, mode: bool = True) -> 'EPSANet':
+        self.folded.clear()
         super().train(mode)  # mmdet's ResNet.train returns None
         return self

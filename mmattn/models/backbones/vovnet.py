@@ -14,6 +14,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from mmattn.registry import register
 from ..layers import EffectiveSqueezeExcitation
 from ..utils import checkpoint_keeping_norm_stats
+from ..utils.conv_bn_folding import FoldedConvBNCache, conv_bn, sequential_folding
 from ..utils.arguments import check_choice, check_stage_arguments
 from ..utils.memory_format import (CHANNELS_LAST_CHOICES, computes_in_channels_last,
                                    input_to_channels_last, outputs_to_nchw,
@@ -97,6 +98,7 @@ class OSABlock(nn.Module):
         self.concat = nn.Sequential(OrderedDict(_conv_norm_relu(
             f'{name}_concat', in_ch + num_layers * stage_ch, out_ch, 1, 1, norm_cfg)))
         self.ese = EffectiveSqueezeExcitation(out_ch) if with_ese else None
+        self.folded = FoldedConvBNCache()
 
     def _fuse(self, pieces: List[torch.Tensor]) -> torch.Tensor:
         """The 1x1 conv over the concatenated pieces. Under ``with_cp`` it is
@@ -106,7 +108,7 @@ class OSABlock(nn.Module):
         a checkpointed block's recomputation."""
         conv, norm, relu = self.concat
         if not self.with_cp:
-            return relu(norm(conv(torch.cat(pieces, dim=1))))
+            return relu(conv_bn(conv, norm, torch.cat(pieces, dim=1), self.folded))
         out, start = None, 0
         for piece in pieces:
             width = piece.shape[1]
@@ -116,10 +118,13 @@ class OSABlock(nn.Module):
         return relu(norm(out))
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        # Conv-norm pairs run folded where can_fold allows (inference; see
+        # models/utils/conv_bn_folding.py), else as the modules they are.
         outputs = [x]
-        y = x if self.conv_reduction is None else self.conv_reduction(x)
+        y = x if self.conv_reduction is None else sequential_folding(self.conv_reduction, x,
+                                                                     self.folded)
         for layer in self.layers:
-            y = layer(y)
+            y = sequential_folding(layer, y, self.folded)
             outputs.append(y)
         y = self._fuse(outputs)
         if self.ese is not None:
@@ -212,6 +217,7 @@ class VoVNet(BaseModule):
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
         self.with_cp = with_cp
+        self.folded = FoldedConvBNCache()  # the stem's folded conv-norm pairs (inference)
 
         stem_ch = spec['stem_channels']
         if spec['depthwise']:
@@ -308,7 +314,7 @@ class VoVNet(BaseModule):
         if self.with_cp and self.training and torch.is_grad_enabled():
             x = checkpoint_keeping_norm_stats(self.stem, x, module=self.stem)
         else:
-            x = self.stem(x)
+            x = sequential_folding(self.stem, x, self.folded)
         outs = []
         for i, name in enumerate(self.stage_names):
             x = getattr(self, name)(x)
@@ -317,6 +323,9 @@ class VoVNet(BaseModule):
         return outputs_to_nchw(outs)
 
     def train(self, mode: bool = True) -> 'VoVNet':
+        for m in self.modules():  # folded weights are for inference only
+            if isinstance(getattr(m, 'folded', None), FoldedConvBNCache):
+                m.folded.clear()
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:

@@ -1,0 +1,124 @@
+"""Conv-BN folding on the fly, for inference.
+
+In eval mode a BatchNorm after a convolution is an affine map per channel, so
+``norm(conv(x)) == conv'(x)`` with ``w' = w * s``, ``b' = beta + (b - mean) * s``
+and ``s = gamma / sqrt(var + eps)``: what mmcv's ``fuse_conv_bn`` (``--fuse-conv-bn``)
+does to a model once and for good. Here the model is left as it is; a backbone
+runs a (conv, norm) pair through :func:`conv_bn` and, when folding is
+possible, gets the folded convolution, with the folded parameters cached and
+recomputed whenever a source tensor changes (new storage or an in-place update:
+``load_state_dict``, ``.to()``, an optimiser step). This saves the BN pass and,
+on CPUs, a fresh output buffer per pair (page faults for the largest maps).
+
+Folding applies only when it computes the same function (within float
+rounding, ~1e-6 relative): a ``_BatchNorm`` in eval mode with running
+statistics after a zero-padded ``nn.Conv2d``, autograd off (``no_grad`` /
+``inference_mode``), and neither module hooked (a hook must see its module
+run). It is skipped while ``torch.compile``, TorchScript or the ONNX exporter
+traces, which see the plain modules (and fold BNs themselves).
+"""
+from typing import Dict, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.modules import module as module_hooks
+from torch.nn.modules.batchnorm import _BatchNorm
+
+
+class FoldedConvBNCache:
+    """Folded (weight, bias) per conv, keyed by the source tensors' storage and
+    version. Neither copied nor pickled with its module: a copy refolds."""
+
+    def __init__(self) -> None:
+        self.entries: Dict[int, Tuple[tuple, torch.Tensor, torch.Tensor]] = {}
+
+    def clear(self) -> None:
+        self.entries.clear()
+
+    def __deepcopy__(self, memo) -> 'FoldedConvBNCache':
+        return FoldedConvBNCache()
+
+    def __getstate__(self) -> dict:
+        return {'entries': {}}
+
+
+def _hooked(module: nn.Module) -> bool:
+    return bool(module._forward_hooks or module._forward_pre_hooks)
+
+
+def _tracing() -> bool:
+    return (torch.compiler.is_compiling() or torch.jit.is_tracing() or torch.jit.is_scripting()
+            or torch.onnx.is_in_onnx_export())
+
+
+def can_fold(conv: nn.Module, norm: nn.Module) -> bool:
+    """Whether ``norm(conv(x))`` may run as one folded convolution now."""
+    return (not torch.is_grad_enabled() and not _tracing()
+            and isinstance(conv, nn.Conv2d) and conv.padding_mode == 'zeros'
+            and isinstance(norm, _BatchNorm) and not norm.training
+            and norm.running_mean is not None and norm.running_var is not None
+            and not (_hooked(conv) or _hooked(norm))
+            and not (module_hooks._global_forward_hooks or module_hooks._global_forward_pre_hooks))
+
+
+def folded_parameters(conv: nn.Conv2d, norm: _BatchNorm,
+                      layout: torch.memory_format = torch.contiguous_format
+                      ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The folded convolution's weight (in memory format ``layout``) and bias,
+    computed in float32 or better and returned in the weight's dtype."""
+    dtype = torch.promote_types(conv.weight.dtype, torch.float32)
+    scale = torch.rsqrt(norm.running_var.to(dtype) + norm.eps)
+    if norm.weight is not None:
+        scale = scale * norm.weight.to(dtype)
+    shift = -norm.running_mean.to(dtype) * scale
+    if conv.bias is not None:
+        shift = shift + conv.bias.to(dtype) * scale
+    if norm.bias is not None:
+        shift = shift + norm.bias.to(dtype)
+    weight = (conv.weight.to(dtype) * scale.reshape(-1, 1, 1, 1)).contiguous(memory_format=layout)
+    return weight.to(conv.weight.dtype), shift.to(conv.weight.dtype)
+
+
+def _sources_key(conv: nn.Conv2d, norm: _BatchNorm, layout: torch.memory_format) -> tuple:
+    tensors = (conv.weight, conv.bias, norm.weight, norm.bias, norm.running_mean, norm.running_var)
+    return tuple((t.data_ptr(), t._version, t.dtype, t.device) if t is not None else None
+                 for t in tensors) + (norm.eps, layout)
+
+
+def _is_channels_last(x: torch.Tensor) -> bool:
+    return x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+
+
+def conv_bn(conv: nn.Module, norm: nn.Module, x: torch.Tensor,
+            cache: FoldedConvBNCache) -> torch.Tensor:
+    """``norm(conv(x))``, as one folded convolution where :func:`can_fold`
+    allows (parameters from ``cache``), else by calling both modules. The
+    folded weight is stored in ``x``'s layout (NHWC for an NHWC input), so
+    oneDNN does not reorder the weight on every call."""
+    if not can_fold(conv, norm):
+        return norm(conv(x))
+    layout = torch.channels_last if _is_channels_last(x) else torch.contiguous_format
+    key = _sources_key(conv, norm, layout)
+    entry = cache.entries.get(id(conv))
+    if entry is None or entry[0] != key:
+        entry = (key, *folded_parameters(conv, norm, layout))
+        cache.entries[id(conv)] = entry
+    return F.conv2d(x, entry[1], entry[2], conv.stride, conv.padding, conv.dilation, conv.groups)
+
+
+def sequential_folding(seq: nn.Sequential, x: torch.Tensor,
+                       cache: FoldedConvBNCache) -> torch.Tensor:
+    """``seq(x)``, with every convolution that is directly followed by a norm
+    run as a pair through :func:`conv_bn`."""
+    modules = list(seq)
+    i = 0
+    while i < len(modules):
+        if (i + 1 < len(modules) and isinstance(modules[i], nn.Conv2d)
+                and isinstance(modules[i + 1], _BatchNorm)):
+            x = conv_bn(modules[i], modules[i + 1], x, cache)
+            i += 2
+        else:
+            x = modules[i](x)
+            i += 1
+    return x

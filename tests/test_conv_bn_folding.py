@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from _helpers import randomise_bn
 from mmattn.models.backbones.epsanet import EPSANet
 from mmattn.models.backbones.vovnet import VoVNet
-from mmattn.models.utils.conv_bn_folding import FoldedConvBNCache, conv_bn
+from mmattn.models.utils.conv_bn_folding import FoldedConvBNCache, conv_bn, folding_caches
 
 
 @pytest.mark.parametrize('conv_kwargs, norm_kwargs', [
@@ -51,6 +51,19 @@ BACKBONES = {
     'vovnet39-nhwc': lambda: VoVNet('V-39-eSE', channels_last=True),
     'vovnet19-slim-dw': lambda: VoVNet('V-19-slim-dw-eSE'),
 }
+
+
+@pytest.mark.parametrize('backbone', [EPSANet, VoVNet])
+def test_fold_conv_bn_false_runs_every_norm_and_is_checked(backbone, monkeypatch):
+    model = backbone(fold_conv_bn=False)
+    model.eval()
+    calls = _count_batch_norm_calls(monkeypatch)
+    with torch.no_grad():
+        model(torch.randn(1, 3, 64, 64))
+    assert len(calls) == sum(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+    with pytest.raises(ValueError, match=r"fold_conv_bn='yes' is invalid; expected one of "
+                                         r"\(True, False\)"):
+        backbone(fold_conv_bn='yes')
 
 
 @pytest.mark.parametrize('name', list(BACKBONES))
@@ -133,12 +146,10 @@ def test_folded_weights_stay_out_of_copies_checkpoints_and_training():
     keys = list(model.state_dict())
     with torch.no_grad():
         model(torch.randn(1, 3, 64, 64))
-    caches = [m.folded for m in model.modules() if isinstance(getattr(m, 'folded', None),
-                                                                FoldedConvBNCache)]
+    caches = folding_caches(model)
     assert len(caches) == 1 + 16 and all(c.entries for c in caches)
     assert list(model.state_dict()) == keys
     for clone in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
-        assert not any(m.folded.entries for m in clone.modules()
-                       if isinstance(getattr(m, 'folded', None), FoldedConvBNCache))
+        assert [(c.enabled, c.entries) for c in folding_caches(clone)] == [(True, {})] * 17
     model.train()
     assert not any(c.entries for c in caches)

@@ -11,7 +11,7 @@ from mmattn.registry import register
 from ..layers import PyramidSqueezeAttention
 from ..utils import checkpoint_keeping_norm_stats
 from ..utils.arguments import check_choice, check_stage_arguments, deprecated_rd_ratio
-from ..utils.conv_bn_folding import FoldedConvBNCache, conv_bn
+from ..utils.conv_bn_folding import FoldedConvBNCache, conv_bn, folding_caches, set_folding
 from ..utils.memory_format import (CHANNELS_LAST_CHOICES, computes_in_channels_last,
                                    input_to_channels_last, outputs_to_nchw,
                                    weights_to_channels_last)
@@ -100,6 +100,11 @@ class EPSANet(ResNet):
             several times faster, in training too), returning NCHW feature
             maps; numerically the same function. ``'auto'``: NHWC except for
             CPU training steps (as VoVNet's default); False: never.
+        fold_conv_bn: for inference (eval BNs, autograd off), run each conv-BN
+            pair (all but the BN after PSA) as one convolution with folded
+            weights, cached (one more copy of the conv weights in memory) and
+            refolded when a source changes; within float rounding of the plain
+            forward. False: plain modules.
         Everything else: as mmdet's ``ResNet`` (``out_indices``,
         ``frozen_stages``, ``norm_cfg``, ``norm_eval``, ``with_cp``,
         ``zero_init_residual``, ``plugins``, ``init_cfg``...). ``dcn`` and
@@ -115,6 +120,7 @@ class EPSANet(ResNet):
                  psa_groups: Sequence[int] = (1, 4, 8, 16),
                  psa_rd_ratio: float = 1 / 16,
                  channels_last: Union[bool, str] = True,
+                 fold_conv_bn: bool = True,
                  num_stages: int = 4,
                  out_indices: Sequence[int] = (0, 1, 2, 3),
                  frozen_stages: int = -1,
@@ -137,6 +143,7 @@ class EPSANet(ResNet):
                              f'{tuple(dilations)} must have num_stages={num_stages} entries')
         check_stage_arguments(name, num_stages, out_indices, frozen_stages)
         check_choice(name, 'channels_last', channels_last, CHANNELS_LAST_CHOICES)
+        check_choice(name, 'fold_conv_bn', fold_conv_bn, (True, False))
         if dcn is not None or any(stage_with_dcn):
             raise ValueError(f'{name}: dcn={dcn!r} is not supported; PSA replaces '
                              'the 3x3 conv that DCN would deform')
@@ -158,6 +165,8 @@ class EPSANet(ResNet):
                          dcn=None, **kwargs)
         self.channels_last = channels_last
         self.folded = FoldedConvBNCache()  # the stem's folded conv-BN (inference)
+        self.fold_conv_bn = fold_conv_bn
+        set_folding(self, fold_conv_bn)
         if channels_last is True:
             weights_to_channels_last(self)
 
@@ -192,6 +201,6 @@ class EPSANet(ResNet):
                     nn.init.zeros_(m.norm3.bias)
 
     def train(self, mode: bool = True) -> 'EPSANet':
-        self.folded.clear()
+        self.folded.clear()  # the blocks clear theirs
         super().train(mode)  # mmdet's ResNet.train returns None
         return self

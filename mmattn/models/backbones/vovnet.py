@@ -14,7 +14,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from mmattn.registry import register
 from ..layers import EffectiveSqueezeExcitation
 from ..utils import checkpoint_keeping_norm_stats
-from ..utils.conv_bn_folding import FoldedConvBNCache, conv_bn, sequential_folding
+from ..utils.conv_bn_folding import FoldedConvBNCache, conv_bn, folding_caches, set_folding, sequential_folding
 from ..utils.arguments import check_choice, check_stage_arguments
 from ..utils.memory_format import (CHANNELS_LAST_CHOICES, computes_in_channels_last,
                                    input_to_channels_last, outputs_to_nchw,
@@ -163,6 +163,10 @@ class VoVNet(BaseModule):
             for CPU training steps, where oneDNN's NHWC backward of dense 3x3
             convs is slower (weights then stay NCHW); True: always (weights
             stored NHWC); False: never.
+        fold_conv_bn: for inference (eval BNs, autograd off), run each conv-BN
+            pair as one convolution with folded weights, cached (one more copy
+            of the conv weights in memory) and refolded when a source changes;
+            within float rounding of the plain forward. False: plain modules.
         dcn, stage_with_dcn: deformable 3x3 convs in chosen stages (as
             centermask2), e.g. ``dcn=dict(type='DCNv2', deform_groups=1),
             stage_with_dcn=(False, True, True, True)``; with ``dcn`` and no
@@ -189,6 +193,7 @@ class VoVNet(BaseModule):
                  norm_eval: bool = True,
                  with_cp: bool = False,
                  channels_last: Union[bool, str] = 'auto',
+                 fold_conv_bn: bool = True,
                  dcn: Optional[dict] = None,
                  stage_with_dcn: Optional[Sequence[bool]] = None,
                  init_cfg=None) -> None:
@@ -200,6 +205,7 @@ class VoVNet(BaseModule):
                                   blocks_per_stage=blocks_per_stage, depthwise=depthwise)
         check_choice(name, 'ese_position', ese_position, ('every', 'last'))
         check_choice(name, 'channels_last', channels_last, CHANNELS_LAST_CHOICES)
+        check_choice(name, 'fold_conv_bn', fold_conv_bn, (True, False))
         num_stages = len(spec['stage_channels'])
         check_stage_arguments(name, num_stages, out_indices, frozen_stages)
         if stage_with_dcn is None:
@@ -250,6 +256,8 @@ class VoVNet(BaseModule):
             self.stage_names.append(f'stage{stage_num}')
             in_ch = spec['out_channels'][i]
         self.channels_last = channels_last
+        self.fold_conv_bn = fold_conv_bn
+        set_folding(self, fold_conv_bn)
         if channels_last is True:
             weights_to_channels_last(self)
         self._freeze_stages()
@@ -323,9 +331,8 @@ class VoVNet(BaseModule):
         return outputs_to_nchw(outs)
 
     def train(self, mode: bool = True) -> 'VoVNet':
-        for m in self.modules():  # folded weights are for inference only
-            if isinstance(getattr(m, 'folded', None), FoldedConvBNCache):
-                m.folded.clear()
+        for cache in folding_caches(self):  # folded weights are for inference only
+            cache.clear()
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:

@@ -28,19 +28,34 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 class FoldedConvBNCache:
     """Folded (weight, bias) per conv, keyed by the source tensors' storage and
-    version. Neither copied nor pickled with its module: a copy refolds."""
+    version; ``enabled=False`` turns folding off. The entries are neither
+    copied nor pickled with their module: a copy refolds."""
 
-    def __init__(self) -> None:
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
         self.entries: Dict[int, Tuple[tuple, torch.Tensor, torch.Tensor]] = {}
 
     def clear(self) -> None:
         self.entries.clear()
 
     def __deepcopy__(self, memo) -> 'FoldedConvBNCache':
-        return FoldedConvBNCache()
+        return FoldedConvBNCache(self.enabled)
 
     def __getstate__(self) -> dict:
-        return {'entries': {}}
+        return {'enabled': self.enabled, 'entries': {}}
+
+
+def folding_caches(module: nn.Module) -> list:
+    """The ``folded`` caches of ``module`` and its submodules."""
+    return [m.folded for m in module.modules()
+            if isinstance(getattr(m, 'folded', None), FoldedConvBNCache)]
+
+
+def set_folding(module: nn.Module, enabled: bool) -> None:
+    """Turn folding on or off in every cache of ``module`` (dropping entries)."""
+    for cache in folding_caches(module):
+        cache.enabled = enabled
+        cache.clear()
 
 
 def _hooked(module: nn.Module) -> bool:
@@ -96,7 +111,7 @@ def conv_bn(conv: nn.Module, norm: nn.Module, x: torch.Tensor,
     allows (parameters from ``cache``), else by calling both modules. The
     folded weight is stored in ``x``'s layout (NHWC for an NHWC input), so
     oneDNN does not reorder the weight on every call."""
-    if not can_fold(conv, norm):
+    if not cache.enabled or not can_fold(conv, norm):
         return norm(conv(x))
     layout = torch.channels_last if _is_channels_last(x) else torch.contiguous_format
     key = _sources_key(conv, norm, layout)

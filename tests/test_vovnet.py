@@ -1,4 +1,5 @@
 """VoVNetV2-eSE: official specs, names and numerics, and the backbone contract."""
+import copy
 import math
 
 import pytest
@@ -336,3 +337,50 @@ def test_whole_network_matches_an_independent_official_forward(arch):
     for e, g in zip(expected, got):
         assert e.shape == g.shape
         torch.testing.assert_close(g, e, rtol=1e-9, atol=1e-9)
+
+
+def test_cpu_training_step_fuses_blocks_without_concatenating(monkeypatch):
+    """In a CPU training step each OSA block's 1x1 fusion runs per piece (no
+    concatenation, no gradient of one), with the concatenated form's output and
+    gradients; inference concatenates."""
+    torch.manual_seed(0)
+    model = VoVNet('V-19-slim-dw-eSE', norm_eval=False, channels_last=False).double()
+    reference = copy.deepcopy(model)
+    x = torch.randn(2, 3, 64, 64, dtype=torch.float64)  # float64: only the function is compared
+    cats = []
+    plain_cat = torch.cat
+    monkeypatch.setattr(torch, 'cat', lambda *a, **k: cats.append(1) or plain_cat(*a, **k))
+    out = model(x)
+    assert cats == []
+    sum(o.sum() for o in out).backward()
+    monkeypatch.setattr(torch, 'cat', plain_cat)
+    blocks = [m for m in reference.modules() if type(m).__name__ == 'OSABlock']
+    for block in blocks:  # force the concatenating branch
+        block.forward = lambda y, b=block: _concatenating_forward(b, y)
+    ref_out = reference(x)
+    sum(o.sum() for o in ref_out).backward()
+    def relative(a, b):
+        return float((a - b).abs().max() / b.abs().max())
+
+    assert max(relative(a.detach(), b.detach()) for a, b in zip(out, ref_out)) < 1e-10
+    errors = {name: relative(p.grad, q.grad)
+              for (name, p), q in zip(model.named_parameters(), reference.parameters())}
+    assert max(errors.values()) < 1e-8, errors
+    monkeypatch.setattr(torch, 'cat', lambda *a, **k: cats.append(1) or plain_cat(*a, **k))
+    model.eval()
+    with torch.no_grad():
+        model(x)
+    assert len(cats) == len(blocks)
+
+
+def _concatenating_forward(block, x):
+    outputs = [x]
+    y = x if block.conv_reduction is None else block.conv_reduction(x)
+    for layer in block.layers:
+        y = layer(y)
+        outputs.append(y)
+    conv, norm, relu = block.concat
+    y = relu(norm(conv(torch.cat(outputs, dim=1))))
+    if block.ese is not None:
+        y = block.ese(y)
+    return y + x if block.identity else y

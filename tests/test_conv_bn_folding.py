@@ -120,9 +120,10 @@ def test_folded_weights_follow_their_sources():
 
 def test_no_folding_with_batch_statistics_or_hooks():
     torch.manual_seed(0)
-    model = VoVNet('V-19-slim-dw-eSE', norm_eval=False, channels_last=False)  # one layout
+    # One layout, float64: the two paths may sum in different orders.
+    model = VoVNet('V-19-slim-dw-eSE', norm_eval=False, channels_last=False).double()
     randomise_bn(model)
-    x = torch.randn(2, 3, 64, 64)
+    x = torch.randn(2, 3, 64, 64, dtype=torch.float64)
     # Training mode under no_grad: BNs use the batch's statistics, nothing folds.
     a, b = copy.deepcopy(model).train(), copy.deepcopy(model).train()
     with torch.no_grad():

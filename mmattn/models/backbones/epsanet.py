@@ -11,7 +11,7 @@ from mmattn.registry import register
 from ..layers import PyramidSqueezeAttention
 from ..utils import checkpoint_keeping_norm_stats
 from ..utils.arguments import check_choice, check_stage_arguments, deprecated_rd_ratio
-from ..utils.conv_bn_folding import FoldedConvBNCache, conv_bn, folding_caches, set_folding
+from ..utils.conv_bn_folding import FoldedConvBNCache, conv_bn, drop_folded, set_folding
 from ..utils.memory_format import (CHANNELS_LAST_CHOICES, computes_in_channels_last,
                                    input_to_channels_last, outputs_to_nchw,
                                    weights_to_channels_last)
@@ -64,10 +64,6 @@ class EPSABottleneck(Bottleneck):
                 identity = self.downsample(x)
         out += identity
         return self.relu(out)
-
-    def train(self, mode: bool = True) -> 'EPSABottleneck':
-        self.folded.clear()  # folded copies of the weights are for inference only
-        return super().train(mode)
 
     def _forward_without_cp(self, x: torch.Tensor) -> torch.Tensor:
         with_cp, self.with_cp = self.with_cp, False
@@ -165,7 +161,6 @@ class EPSANet(ResNet):
                          dcn=None, **kwargs)
         self.channels_last = channels_last
         self.folded = FoldedConvBNCache()  # the stem's folded conv-BN (inference)
-        self.fold_conv_bn = fold_conv_bn
         set_folding(self, fold_conv_bn)
         if channels_last is True:
             weights_to_channels_last(self)
@@ -201,6 +196,6 @@ class EPSANet(ResNet):
                     nn.init.zeros_(m.norm3.bias)
 
     def train(self, mode: bool = True) -> 'EPSANet':
-        self.folded.clear()  # the blocks clear theirs
+        drop_folded(self)
         super().train(mode)  # mmdet's ResNet.train returns None
         return self

@@ -14,7 +14,8 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from mmattn.registry import register
 from ..layers import EffectiveSqueezeExcitation
 from ..utils import checkpoint_keeping_norm_stats
-from ..utils.conv_bn_folding import FoldedConvBNCache, conv_bn, folding_caches, set_folding, sequential_folding
+from ..utils.conv_bn_folding import (FoldedConvBNCache, conv_bn, drop_folded, sequential_folding,
+                                      set_folding)
 from ..utils.arguments import check_choice, check_stage_arguments
 from ..utils.memory_format import (CHANNELS_LAST_CHOICES, computes_in_channels_last,
                                    input_to_channels_last, outputs_to_nchw,
@@ -259,7 +260,6 @@ class VoVNet(BaseModule):
             self.stage_names.append(f'stage{stage_num}')
             in_ch = spec['out_channels'][i]
         self.channels_last = channels_last
-        self.fold_conv_bn = fold_conv_bn
         set_folding(self, fold_conv_bn)
         if channels_last is True:
             weights_to_channels_last(self)
@@ -334,8 +334,7 @@ class VoVNet(BaseModule):
         return outputs_to_nchw(outs)
 
     def train(self, mode: bool = True) -> 'VoVNet':
-        for cache in folding_caches(self):  # folded weights are for inference only
-            cache.clear()
+        drop_folded(self)
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:

@@ -51,11 +51,18 @@ def folding_caches(module: nn.Module) -> list:
             if isinstance(getattr(m, 'folded', None), FoldedConvBNCache)]
 
 
+def drop_folded(module: nn.Module) -> None:
+    """Drop the folded weights cached in ``module`` and its submodules (they
+    are for inference only; called when a backbone changes mode)."""
+    for cache in folding_caches(module):
+        cache.clear()
+
+
 def set_folding(module: nn.Module, enabled: bool) -> None:
     """Turn folding on or off in every cache of ``module`` (dropping entries)."""
     for cache in folding_caches(module):
         cache.enabled = enabled
-        cache.clear()
+    drop_folded(module)
 
 
 def _hooked(module: nn.Module) -> bool:

@@ -107,8 +107,8 @@ class OSABlock(nn.Module):
         convs (the weight's channel slices): the same function, but neither
         the concatenation nor its gradient is ever materialised. That bounds
         the peak memory of a checkpointed block's recomputation and, on CPUs,
-        saves mapping fresh pages for those large tensors (measured: 4-5%
-        faster VoVNet-39 training steps on AVX2, docs/benchmarks.md)."""
+        saves mapping fresh pages for those large tensors (page faults per
+        VoVNet-39 step in docs/benchmarks.md)."""
         conv, norm, relu = self.concat
         cpu_training_step = torch.is_grad_enabled() and pieces[0].device.type == 'cpu'
         if not (self.with_cp or cpu_training_step):

@@ -24,11 +24,23 @@ def test_preset_overrides(tool):
     spec = tool._spec('vovnet39@channels_last=False,with_cp=True,arch=V-57-eSE')
     assert bench.spec_name(spec) == 'vovnet39@channels_last=False,with_cp=True,arch=V-57-eSE'
     assert bench.backbone_config(spec) == dict(type='VoVNet', arch='V-57-eSE', channels_last=False,
-                                               with_cp=True)
+                                               with_cp=True, frozen_stages=-1, norm_eval=False)
     with pytest.raises(SystemExit, match="expected KEY=VALUE after \"@\", got 'with_cp'"):
         tool._spec('vovnet39@with_cp')
     with pytest.raises(SystemExit, match="'vovnet40' is neither a config file nor one of"):
         tool._spec('vovnet40@with_cp=True')
+
+
+@pytest.mark.parametrize('preset', sorted(bench.PRESETS))
+def test_presets_train_alike(preset):
+    """The ratios compare like with like: in a training step every preset's
+    norms compute batch statistics and every parameter is trained (VoVNet's
+    own default, norm_eval=True, would freeze its BN statistics)."""
+    model = bench.build_backbone(preset)
+    model.train()
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    assert norms and all(m.training for m in norms)
+    assert all(p.requires_grad for p in model.parameters())
 
 
 def test_peak_memory_covers_the_saved_activations_and_with_cp_lowers_both():

@@ -46,14 +46,17 @@ def machine_line() -> str:
     return line
 
 
-# Backbone presets, identical norm settings for all (BN, trained, nothing frozen).
+# Backbone presets, identical norm settings for all: BN with batch statistics
+# in training steps, nothing frozen. Spelt out for every preset, because the
+# backbones' defaults differ (VoVNet's norm_eval is True by default).
+_TRAINED_NORMS = dict(frozen_stages=-1, norm_eval=False)
 PRESETS: Dict[str, dict] = {
-    'resnet50': dict(type='ResNet', depth=50, frozen_stages=-1, norm_eval=False),
-    'epsanet50': dict(type='EPSANet', depth=50, frozen_stages=-1, norm_eval=False),
-    'epsanet101': dict(type='EPSANet', depth=101, frozen_stages=-1, norm_eval=False),
-    'vovnet19': dict(type='VoVNet', arch='V-19-eSE'),
-    'vovnet39': dict(type='VoVNet', arch='V-39-eSE'),
-    'vovnet57': dict(type='VoVNet', arch='V-57-eSE'),
+    'resnet50': dict(type='ResNet', depth=50, **_TRAINED_NORMS),
+    'epsanet50': dict(type='EPSANet', depth=50, **_TRAINED_NORMS),
+    'epsanet101': dict(type='EPSANet', depth=101, **_TRAINED_NORMS),
+    'vovnet19': dict(type='VoVNet', arch='V-19-eSE', **_TRAINED_NORMS),
+    'vovnet39': dict(type='VoVNet', arch='V-39-eSE', **_TRAINED_NORMS),
+    'vovnet57': dict(type='VoVNet', arch='V-57-eSE', **_TRAINED_NORMS),
 }
 
 

@@ -81,3 +81,12 @@ def test_config_file_with_overrides(tool):
     spec = tool._spec(f'{config}@channels_last=False')
     cfg = bench.backbone_config(spec)
     assert cfg['type'] == 'VoVNet' and cfg['channels_last'] is False and cfg['init_cfg'] is None
+
+
+def test_package_configs_name_detectors_and_backbones(tool):
+    """``mmdet::...`` (as in ``_base_``) is accepted wherever a config is: the
+    --detectors reference (its default) and a backbone to compare."""
+    detector = bench.build_detector('mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py')
+    assert type(detector).__name__ == 'MaskRCNN' and detector.backbone.depth == 50
+    spec = tool._spec('mmdet::retinanet/retinanet_r50_fpn_1x_coco.py')
+    assert (spec['type'], spec['depth'], spec['frozen_stages'], spec['init_cfg']) == ('ResNet', 50, 1, None)

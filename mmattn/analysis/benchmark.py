@@ -337,12 +337,12 @@ def compare_compiled(specs: List, batch: int, shape: Sequence[int], device: str,
 
 
 def build_detector(config_path: str) -> nn.Module:
-    from mmengine.config import Config
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
     import mmattn  # noqa: F401
+    from .config_loader import load_config
     register_all_modules()
-    cfg = Config.fromfile(config_path)
+    cfg = load_config(config_path)
     cfg.model.backbone.init_cfg = None
     return MODELS.build(cfg.model)
 

@@ -41,7 +41,8 @@ def _without_slashes(model: nn.Module) -> nn.Module:
 def complexity(model: nn.Module, input_shape: Tuple[int, ...], detector: bool = False) -> Dict[str, float]:
     """``{'params': N, 'flops': N}`` of ``model`` on one input of ``input_shape``
     (C, H, W); for detectors, whole ``_forward``."""
-    model = _without_slashes(model).eval()
+    model = _without_slashes(model)
+    model.eval()  # not chained: mmdet's ResNet.train returns None
     inputs = torch.randn(1, *input_shape)
     if detector:
         model = _DetectorTensorForward(model, input_shape[1:])

@@ -13,7 +13,8 @@
 
 Backbones are preset names (resnet50, epsanet50, epsanet101, vovnet19, vovnet39,
 vovnet57), optionally with overrides (``vovnet39@channels_last=False,with_cp=True``),
-config paths (their ``model.backbone``, weights not loaded), or
+config paths (their ``model.backbone``, weights not loaded; ``mmdet::...`` names
+mmdet's own, as in ``_base_``), or
 ``module:factory`` for any importable model, e.g. the official EPSANet from a
 local clone:
 
@@ -46,10 +47,10 @@ def _spec(arg):
                 cfg[key] = value
         cfg['_name'] = arg
         return cfg
-    if arg.endswith('.py') and osp.isfile(arg):
+    if arg.endswith('.py') and (osp.isfile(arg) or '::' in arg):
         import mmattn  # noqa: F401
-        from mmengine.config import Config
-        cfg = Config.fromfile(arg).model.backbone.to_dict()
+        from mmattn.analysis.config_loader import load_config
+        cfg = load_config(arg).model.backbone.to_dict()
         cfg['init_cfg'] = None
         return cfg
     if ':' in arg:
@@ -148,19 +149,11 @@ def _compiled(args, specs) -> int:
 
 
 def _detectors(args) -> int:
-    import os
-    import tempfile
     h, w = args.shape
     print(f'{bench.machine_line()}; batch {args.batch}, input 3x{h}x{w}, one training iteration')
     print('| detector | train iteration (ms) | ratio |')
     print('| --- | ---: | ---: |')
-    with tempfile.TemporaryDirectory() as tmp:
-        ref = args.reference_config
-        if ref.startswith('mmdet::'):  # mmengine resolves `mmdet::` only as a base
-            ref = os.path.join(tmp, 'reference.py')
-            with open(ref, 'w') as f:
-                f.write(f"_base_ = '{args.reference_config}'\n")
-        models = [bench.build_detector(path) for path in [ref] + list(args.backbones)]
+    models = [bench.build_detector(path) for path in [args.reference_config] + list(args.backbones)]
     times = bench.compare_detectors(models, args.batch, args.shape, args.warmup, args.runs,
                                     args.iters)
     for name, t in zip([args.reference_config] + list(args.backbones), times):

@@ -3,16 +3,19 @@ detector or backbone from a config, or of one attention block.
 
     python tools/analysis_tools/get_flops.py configs/epsanet/mask_rcnn_epsa50_coco.py --shape 800 1216
     python tools/analysis_tools/get_flops.py configs/epsanet/mask_rcnn_epsa50_coco.py --backbone-only --shape 224 224
+    # an installed package's own config, named as in _base_
+    python tools/analysis_tools/get_flops.py mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py --backbone-only --shape 224 224
     python tools/analysis_tools/get_flops.py --block cbam --channels 256 --shape 56 56
     python tools/analysis_tools/get_flops.py --block all --channels 256 --shape 56 56   # markdown table
 """
 import argparse
 import sys
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 import mmattn  # noqa: F401
 from mmattn.analysis.complexity import complexity
+from mmattn.analysis.config_loader import load_config
 
 
 def main() -> int:
@@ -42,7 +45,7 @@ def main() -> int:
                   f'{result["flops"] / 1e6:.3f} |')
         return 0
     else:
-        cfg = Config.fromfile(args.config)
+        cfg = load_config(args.config)
         if args.cfg_options:
             cfg.merge_from_dict(args.cfg_options)
         cfg.model.backbone.init_cfg = None

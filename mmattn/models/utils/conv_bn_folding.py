@@ -62,7 +62,7 @@ def set_folding(module: nn.Module, enabled: bool) -> None:
     """Turn folding on or off in every cache of ``module`` (dropping entries)."""
     for cache in folding_caches(module):
         cache.enabled = enabled
-    drop_folded(module)
+        cache.clear()
 
 
 def _hooked(module: nn.Module) -> bool:

@@ -27,12 +27,39 @@ def _block(name, **kwargs):
 
 @pytest.mark.parametrize('name', NAMES)
 @pytest.mark.parametrize('size', [(1, 1), (7, 5), (2, 9)])
-@pytest.mark.parametrize('batch', [1, 3])
+@pytest.mark.parametrize('batch', [0, 1, 3])
 def test_any_size_and_batch(name, size, batch):
+    """Also an empty batch (no RoIs in a mask head, say): an empty output."""
     m = _block(name)
     y = m(torch.randn(batch, C, *size))
     assert y.shape == (batch, C, *size)
     assert torch.isfinite(y).all()
+    if batch == 0:
+        m.train()
+        y = m(torch.randn(batch, C, *size, requires_grad=True))
+        y.sum().backward()
+        assert y.shape == (0, C, *size)
+
+
+@pytest.mark.parametrize('name,shape', [
+    ('cam', (2, C // 2, 5, 5)), ('cam', (2, C, 25)), ('eca', (2, C // 2, 5, 5)),
+    ('eca', (2, C, 25)), ('sam', (2, C // 2, 5, 5)), ('sam', (2, C, 25)),
+])
+def test_blocks_without_channel_weights_refuse_another_width(name, shape):
+    """CAM, ECA and SAM have no weight tied to the channel count, so another
+    width (or a 3-D input) would pass silently; they refuse it, naming themselves."""
+    m = _block(name)
+    with pytest.raises(ValueError, match=rf'{type(m).__name__}: input of shape '
+                                         rf'\({shape[0]}, {shape[1]}.* is invalid; expected '
+                                         rf'\(N, {C}, H, W\)'):
+        m(torch.randn(*shape))
+
+
+def test_psa_is_an_mmcv_plugin_mapping_c_to_c():
+    from mmcv.cnn import build_plugin_layer
+    name, layer = build_plugin_layer(dict(type='PyramidSqueezeAttention'), in_channels=C)
+    assert name == 'pyramid_squeeze_attention'
+    assert layer(torch.randn(2, C, 6, 6)).shape == (2, C, 6, 6)
 
 
 @pytest.mark.parametrize('name', NAMES)
@@ -82,7 +109,7 @@ def test_onnx_export_matches_onnxruntime(name):
     np.testing.assert_allclose(y, m(x).detach().numpy(), rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize('name', sorted(set(NAMES) - CONV_REPLACING))
+@pytest.mark.parametrize('name', NAMES)
 def test_plugin_blocks_take_in_channels_by_keyword(name):
     """mmcv's build_plugin_layer passes in_channels as a keyword."""
     from mmcv.cnn import build_plugin_layer

@@ -9,7 +9,7 @@ from mmengine.model import BaseModule
 
 from mmattn.registry import register
 from ..utils.arguments import check_int, deprecated_rd_ratio
-from ..utils.functional import flatten_spatial, fp32_bmm
+from ..utils.functional import check_feature_map, flatten_spatial, fp32_bmm
 from .attention_probe import AttentionProbe
 from .query_key_value import QueryKeyValueAttention
 
@@ -56,6 +56,7 @@ class DANetChannelAttention(BaseModule):
         nn.init.zeros_(self.gamma)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_feature_map(self, x, self.in_channels)
         flat = flatten_spatial(x)                                     # N, C, HW
         energy = fp32_bmm(flat, flat.transpose(1, 2))                 # N, C, C
         energy = energy.amax(dim=-1, keepdim=True) - energy

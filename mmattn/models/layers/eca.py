@@ -9,7 +9,7 @@ from mmengine.model import BaseModule
 
 from mmattn.registry import register
 from ..utils.arguments import check_int
-from ..utils.functional import global_avg
+from ..utils.functional import check_feature_map, global_avg
 from .attention_probe import AttentionProbe
 
 
@@ -44,6 +44,7 @@ class EfficientChannelAttention(BaseModule):
         self.probe = AttentionProbe('channel')
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_feature_map(self, x, self.in_channels)
         n, c = x.shape[:2]
         y = self.conv(global_avg(x).reshape(n, 1, c))
         return x * self.probe(torch.sigmoid(y).reshape(n, c, 1, 1))

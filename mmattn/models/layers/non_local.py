@@ -68,8 +68,8 @@ class NonLocalAttention(NonLocal2d):
             theta_x = flatten_spatial(x).transpose(1, 2)
             phi_x = flatten_spatial(self.phi(x) if self.sub_sample else x)
         elif self.mode == 'concatenation':
-            theta_x = self.theta(x).reshape(n, self.inter_channels, -1, 1)
-            phi_x = self.phi(x).reshape(n, self.inter_channels, 1, -1)
+            theta_x = flatten_spatial(self.theta(x)).unsqueeze(3)
+            phi_x = flatten_spatial(self.phi(x)).unsqueeze(2)
         else:
             theta_x = flatten_spatial(self.theta(x)).transpose(1, 2)
             phi_x = flatten_spatial(self.phi(x))

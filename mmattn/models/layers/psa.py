@@ -39,8 +39,9 @@ class PyramidSqueezeAttention(BaseModule):
     weights, with no stacked copy of the branch maps.
 
     Args:
-        in_channels, out_channels: channels in and out; ``out_channels`` must be
-            divisible by the number of branches.
+        in_channels, out_channels: channels in and out (``out_channels``
+            defaults to ``in_channels``, as an mmcv plugin maps C to C); it must
+            be divisible by the number of branches.
         stride: stride of every branch.
         kernels, groups: per-branch kernel sizes (odd) and groups; official
             "small" setting (3, 5, 7, 9) / (1, 4, 8, 16).
@@ -52,7 +53,7 @@ class PyramidSqueezeAttention(BaseModule):
 
     def __init__(self,
                  in_channels: int,
-                 out_channels: int,
+                 out_channels: Optional[int] = None,
                  stride: int = 1,
                  kernels: Sequence[int] = (3, 5, 7, 9),
                  groups: Sequence[int] = (1, 4, 8, 16),
@@ -64,6 +65,7 @@ class PyramidSqueezeAttention(BaseModule):
         super().__init__(init_cfg)
         name = type(self).__name__
         check_int(name, 'in_channels', in_channels)
+        out_channels = in_channels if out_channels is None else out_channels
         check_int(name, 'out_channels', out_channels)
         check_int(name, 'stride', stride)
         kernels, groups = tuple(kernels), tuple(groups)

@@ -7,6 +7,7 @@ from mmengine.model import BaseModule, kaiming_init
 
 from mmattn.registry import register
 from ..utils.arguments import check_choice
+from ..utils.functional import check_feature_map
 from .attention_probe import AttentionProbe
 
 
@@ -19,8 +20,8 @@ class SpatialAttentionModule(BaseModule):
     convolution maps 2 -> 1 channel without bias and is MSRA-filled (Kaiming
     normal, fan-out) as in the official code. ``kernel_size`` is 3 (official)
     or 7. Works on 0 RoIs (an empty batch gives an empty output).
-    ``in_channels`` is accepted for the block factory and plugins; the module
-    has no per-channel weights.
+    The module has no per-channel weights; ``in_channels`` (as the block
+    factory and plugins give it) fixes the channels it accepts, None any.
     """
 
     def __init__(self, in_channels: int = None, kernel_size: int = 3, init_cfg=None) -> None:
@@ -38,5 +39,6 @@ class SpatialAttentionModule(BaseModule):
             super().init_weights()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_feature_map(self, x, self.in_channels)
         pooled = torch.cat([x.mean(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)], dim=1)
         return x * self.probe(torch.sigmoid(self.conv(pooled)))

@@ -34,5 +34,15 @@ def fp32_bmm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def flatten_spatial(x: torch.Tensor) -> torch.Tensor:
-    """(N, C, H, W) -> (N, C, H*W); works for channels_last inputs too."""
-    return x.reshape(x.shape[0], x.shape[1], -1)
+    """(N, C, H, W) -> (N, C, H*W); works for channels_last inputs, and for
+    an empty batch (no ``-1``, which 0 elements leave undetermined)."""
+    return x.reshape(x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
+
+
+def check_feature_map(module: torch.nn.Module, x: torch.Tensor, channels) -> None:
+    """Raise ValueError naming ``module`` unless ``x`` is (N, channels, H, W)
+    (any channel count when ``channels`` is None)."""
+    if x.dim() != 4 or (channels is not None and x.shape[1] != channels):
+        expected = f'(N, {channels}, H, W)' if channels is not None else '(N, C, H, W)'
+        raise ValueError(f'{type(module).__name__}: input of shape {tuple(x.shape)} is invalid; '
+                         f'expected {expected}, as the block was built')

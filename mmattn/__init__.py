@@ -3,7 +3,14 @@
 Importing mmattn registers all its models in MMDetection's registries and
 makes ``_base_ = 'mmattn::...'`` resolvable in configs.
 """
-from .version import __version__
+import warnings
+
+# mmengine imports pkg_resources when it resolves `mmdet::` configs, and
+# setuptools >= 67 deprecates it with three lines on every start of every tool
+# (once per rank under torchrun): noise for a user, so only that one is hidden.
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)
+
+from .version import __version__  # noqa: E402
 from . import registry  # noqa: F401  (scope and mmengine config hook first)
 from . import datasets  # noqa: F401,E402
 from . import engine  # noqa: F401,E402

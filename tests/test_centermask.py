@@ -337,7 +337,7 @@ def official_centermask2_shapes(arch, lite):
 def _convert(*args):
     import subprocess
     import sys
-    return subprocess.run([sys.executable, 'tools/model_converters/centermask2_to_mmdet.py', *args],
+    return subprocess.run([sys.executable, 'tools/model_converters/centermask2_to_mmattn.py', *args],
                           cwd=REPO, capture_output=True, text=True,
                           env=dict(__import__('os').environ, PYTHONPATH=REPO))
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 from mmengine.logging import HistoryBuffer
 
-from mmattn.engine import (SkippedObject, find_latest_valid_checkpoint, load_checkpoint_file,
-                           numpy_safe_globals)
+from mmattn.engine import find_latest_valid_checkpoint
+from mmattn.utils.checkpoint import SkippedObject, load_checkpoint_file, numpy_safe_globals
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -122,15 +122,16 @@ def test_resume_never_picks_a_best_checkpoint_over_the_latest(tmp_path):
 
 
 def test_commands_accept_legacy_checkpoints_and_urls(tmp_path):
-    from mmattn.cli.preflight import UsageError, check_checkpoint
+    from mmattn.utils.checkpoint import verify_checkpoint
+    from mmattn.utils.errors import UsageError
     legacy = tmp_path / 'legacy.pth'
     torch.save({'state_dict': {}}, legacy, _use_new_zipfile_serialization=False)
-    check_checkpoint(str(legacy), 'checkpoint')
-    check_checkpoint('https://example.org/weights.pth', 'checkpoint')
+    verify_checkpoint(str(legacy), 'checkpoint')
+    verify_checkpoint('https://example.org/weights.pth', 'checkpoint')
     text = tmp_path / 'notes.pth'
     text.write_text('hello')
     with pytest.raises(UsageError, match="is not a checkpoint"):
-        check_checkpoint(str(text), 'checkpoint')
+        verify_checkpoint(str(text), 'checkpoint')
 
 
 def test_metrics_json_hook_writes_numpy_and_tensor_values(tmp_path):

@@ -193,8 +193,10 @@ def test_bad_arguments(kwargs, message):
 
 def test_missing_pretrained_file_is_a_clear_error_not_a_download():
     model = EPSANet(depth=50, init_cfg=dict(type='Pretrained', checkpoint='checkpoints/nope.pth'))
-    with pytest.raises(FileNotFoundError, match=r"'checkpoints/nope.pth' does not exist.*"
-                                                r"No official ImageNet weights.*--cfg-options"):
+    from mmattn.utils.errors import CheckpointError
+    with pytest.raises(CheckpointError, match=r"'checkpoints/nope.pth' \(init_cfg.checkpoint\) "
+                                              r"does not exist.*no official EPSANet weights.*"
+                                              r"--cfg-options"):
         model.init_weights()
 
 

@@ -109,3 +109,8 @@ def test_static_export_and_the_tools_errors(tmp_path):
     assert f"checkpoint '{tmp_path}/nope.pth' does not exist" in proc.stderr
     proc = _export(config, str(checkpoint), str(tmp_path / 'x.onnx'), '--opset', '30')
     assert proc.returncode == 2 and '--opset 30 is not one' in proc.stderr
+    for args, phrase in ((['--benchmark', '-5'], "argument --benchmark: '-5' is not an integer >= 0"),
+                         (['--rtol', '-1'], "argument --rtol: '-1' is not a number > 0")):
+        proc = _export(config, str(checkpoint), str(tmp_path / 'x.onnx'), *args)
+        assert proc.returncode == 2 and phrase in proc.stderr and 'Traceback' not in proc.stderr
+        assert not (tmp_path / 'x.onnx').exists()

@@ -191,7 +191,7 @@ def test_epsanet101_detection_config_takes_the_101_checkpoint(tmp_path):
 
 def test_converter_round_trip(mmpretrain_checkpoint, tmp_path):
     out = tmp_path / 'backbone.pth'
-    proc = _run([sys.executable, 'tools/model_converters/mmpretrain_to_backbone.py',
+    proc = _run([sys.executable, 'tools/model_converters/mmpretrain_to_mmattn.py',
                  str(mmpretrain_checkpoint), str(out)])
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'head.fc.weight' in proc.stdout
@@ -202,7 +202,7 @@ def test_converter_round_trip(mmpretrain_checkpoint, tmp_path):
         assert torch.equal(value, source['backbone.' + key]), key
     # the backbone-only file initialises the detector as the full one does
     _assert_backbone_equals(_detector_from(out), source)
-    proc = _run([sys.executable, 'tools/model_converters/mmpretrain_to_backbone.py',
+    proc = _run([sys.executable, 'tools/model_converters/mmpretrain_to_mmattn.py',
                  str(mmpretrain_checkpoint), str(tmp_path / 'x.pth'), '--prefix', 'neck.'])
     assert proc.returncode == 2 and "no keys under --prefix 'neck.'" in proc.stderr
     assert not (tmp_path / 'x.pth').exists()

@@ -11,7 +11,8 @@ import time
 import pytest
 import torch
 
-from mmattn.engine import find_latest_valid_checkpoint, is_complete_checkpoint
+from mmattn.engine import find_latest_valid_checkpoint
+from mmattn.utils.checkpoint import is_complete_checkpoint
 from mmattn.datasets.synthetic import make_synthetic_coco
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -348,16 +349,130 @@ def test_each_step_is_compiled_once():
     assert runner.model.test_step is compiled
 
 
-def test_moved_utils_names_still_resolve_with_a_warning():
-    import mmattn.utils
-    from mmattn.analysis import benchmark
-    from mmattn.datasets.synthetic import SYNTHETIC_CLASSES
-    with pytest.warns(FutureWarning, match='mmattn.utils.make_synthetic_coco moved to '
-                                           'mmattn.datasets.synthetic.make_synthetic_coco'):
-        assert mmattn.utils.make_synthetic_coco is make_synthetic_coco
-    with pytest.warns(FutureWarning):
-        assert mmattn.utils.benchmark is benchmark
-    with pytest.warns(FutureWarning):
-        assert mmattn.utils.SYNTHETIC_CLASSES == SYNTHETIC_CLASSES
-    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
-        mmattn.utils.nothing
+# ------------------------------------------------------------------------
+# First contact: each mistake a user can make on the command line is one
+# message, printed once per launch (not once per rank), with no traceback and
+# nothing left on disk, under train.py and under dist_train.sh with 2 processes.
+def _ann_variant(data_root, tmp_path, change):
+    """The tiny set's train annotation file, changed, written beside it."""
+    data = json.load(open(osp.join(data_root, 'annotations', 'instances_train.json')))
+    raw = change(data)
+    path = tmp_path / 'ann.json'
+    if isinstance(raw, bytes):
+        path.write_bytes(raw)
+    else:
+        path.write_text(json.dumps(raw))
+    return ['--cfg-options', f'train_dataloader.dataset.ann_file={path}']
+
+
+def _cut(path, legacy=False):
+    torch.save({'state_dict': {'w': torch.randn(2000)}}, path,
+               _use_new_zipfile_serialization=not legacy)
+    path.write_bytes(path.read_bytes()[:900])
+    return path
+
+
+def _pretrained_config(tmp_path, checkpoint):
+    config = tmp_path / 'pretrained.py'
+    config.write_text(f"_base_ = '{osp.join(REPO, DEMO)}'\n"
+                      f"model = dict(backbone=dict(init_cfg=dict(_delete_=True, type='Pretrained', "
+                      f"checkpoint='{checkpoint}')))\n")
+    return str(config)
+
+
+def _polygon_string(data):
+    data['annotations'][0]['segmentation'] = [['1', 2, 3, 4, 5, 6]]
+    return data
+
+
+def _all_invalid(data):
+    for ann in data['annotations']:
+        ann['segmentation'] = [[1.0, 2.0, 3.0, 4.0]]  # 2 points
+        ann['bbox'][2] = 0.0
+    return data
+
+
+FIRST_CONTACT = {
+    # id: (args after the config given (tiny_data, tmp_path), phrase of the message)
+    'truncated-load_from': (lambda d, t: ['--cfg-options', f'load_from={_cut(t / "c.pth")}'],
+                            'is incomplete or corrupt'),
+    'truncated-legacy-load_from': (
+        lambda d, t: ['--cfg-options', f'load_from={_cut(t / "c.pth", legacy=True)}'],
+        'is incomplete or corrupt'),
+    'empty-init_cfg-checkpoint': (
+        lambda d, t: ['CONFIG', _pretrained_config(t, (t / 'e.pth').write_bytes(b'') and '' or
+                                                   t / 'e.pth')],
+        "model.backbone.init_cfg.checkpoint '{t}/e.pth' is empty"),
+    'annotations-not-json': (lambda d, t: _ann_variant(d, t, lambda a: b'{"images": [1,'),
+                             'is not valid JSON'),
+    'annotations-not-utf8': (lambda d, t: _ann_variant(d, t, lambda a: b'\xff\xfe\x00{'),
+                             'is not UTF-8 text'),
+    'annotations-top-level-list': (lambda d, t: _ann_variant(d, t, lambda a: [a]),
+                                   'holds a JSON list'),
+    'image-without-file_name': (
+        lambda d, t: _ann_variant(d, t, lambda a: a['images'][0].pop('file_name') and a),
+        "image record(s) lack 'id', 'file_name'"),
+    'no-categories': (lambda d, t: _ann_variant(d, t, lambda a: a.pop('categories') and a),
+                      "has no list 'categories'"),
+    'annotation-without-bbox': (
+        lambda d, t: _ann_variant(d, t, lambda a: a['annotations'][0].pop('bbox') and a),
+        "annotation(s) cannot be read: has no 'bbox'"),
+    'string-in-polygon': (lambda d, t: _ann_variant(d, t, _polygon_string),
+                          'a polygon that is not a list of numbers'),
+    'all-annotations-invalid': (lambda d, t: _ann_variant(d, t, _all_invalid),
+                                'annotations can be trained on'),
+    'type-typo': (lambda d, t: ['--cfg-options', 'model.backbone.type=VoVNett'],
+                  "type 'VoVNett' is not registered in mmdet::model; did you mean 'VoVNet'"),
+    'arch-typo': (lambda d, t: ['--cfg-options', 'model.backbone.arch=V-19-slim'],
+                  "VoVNet: arch='V-19-slim' is unknown"),
+    'num_classes-0': (lambda d, t: ['--cfg-options', 'model.roi_head.bbox_head.num_classes=0'],
+                      'model.roi_head.bbox_head.num_classes=0 is invalid'),
+    'cfg-option-without-value': (lambda d, t: ['--cfg-options', 'foo'],
+                                 "--cfg-options 'foo' is invalid"),
+    'cfg-option-without-key': (lambda d, t: ['--cfg-options', '=3'],
+                               "--cfg-options '=3' is invalid"),
+    'cfg-option-unbalanced': (lambda d, t: ['--cfg-options', 'train_cfg.x=(0,1'],
+                              'brackets or quotes of its VALUE do not balance'),
+    'work-dir-not-creatable': (lambda d, t: ['WORK', f'{REPO}/README.md/work'],
+                               'README.md/work\' cannot be used: Not a directory'),
+    'custom-hook-not-a-dict': (lambda d, t: ['--cfg-options', "custom_hooks=[dict(type='X')]"],
+                               'custom_hooks[0]='),
+    'resume-another-models-checkpoint': (
+        lambda d, t: ['--resume', _other_model_checkpoint(t)],
+        '--resume checkpoint'),
+}
+
+
+def _other_model_checkpoint(tmp_path):
+    from mmattn.models.backbones import EPSANet
+    path = tmp_path / 'epsanet.pth'
+    torch.save({'state_dict': {f'backbone.{k}': v for k, v in EPSANet(depth=50).state_dict()
+                               .items()}}, path)
+    return str(path)
+
+
+@pytest.mark.parametrize('launcher', ['train.py', 'dist_train.sh-2'])
+@pytest.mark.parametrize('mistake', sorted(FIRST_CONTACT))
+def test_first_contact_mistake_is_one_message_once(mistake, launcher, tiny_data, tmp_path):
+    make_args, phrase = FIRST_CONTACT[mistake]
+    extra = make_args(tiny_data, tmp_path)
+    config, work = DEMO, tmp_path / 'work'
+    if extra[:1] == ['CONFIG']:
+        config, extra = extra[1], extra[2:]
+    if extra[:1] == ['WORK']:
+        work, extra = extra[1], extra[2:]
+    options = _tiny_options(tiny_data, work)
+    if '--cfg-options' in extra:  # one --cfg-options list
+        i = extra.index('--cfg-options')
+        options += extra[i + 1:]
+        extra = extra[:i]
+    cmd = ([sys.executable, 'tools/train.py', config] if launcher == 'train.py' else
+           ['bash', 'tools/dist_train.sh', config, '2'])
+    proc = _run(cmd + extra + options, timeout=300)
+    text = proc.stdout + proc.stderr
+    assert proc.returncode == 2, text[-3000:]
+    assert 'Traceback' not in text, text[-3000:]
+    errors = [line for line in text.splitlines() if 'error' in line.lower()]
+    assert len(errors) == 1, text[-3000:]
+    assert phrase.format(t=tmp_path) in text[text.index(errors[0]):], text[-3000:]
+    assert not osp.exists(work), 'a work dir was left behind'

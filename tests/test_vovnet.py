@@ -210,7 +210,8 @@ def test_bad_arguments(kwargs, message):
 
 def test_missing_pretrained_file_is_a_clear_error():
     model = VoVNet('V-19-slim-eSE', init_cfg=dict(type='Pretrained', checkpoint='missing.pth'))
-    with pytest.raises(FileNotFoundError, match="'missing.pth' does not exist.*model_converters"):
+    from mmattn.utils.errors import CheckpointError
+    with pytest.raises(CheckpointError, match="'missing.pth' .* does not exist.*model_converters"):
         model.init_weights()
 
 

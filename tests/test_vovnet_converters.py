@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from mmattn.models.backbones import VoVNet
-from mmattn.converters.vovnet_checkpoints import (convert_detectron2, convert_timm, infer_spec,
-                                             load_checkpoint_file)
+from mmattn.converters.vovnet_checkpoints import convert_detectron2, convert_timm, infer_spec
+from mmattn.utils.checkpoint import load_checkpoint_file, state_dict_of
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -126,7 +126,7 @@ def test_detectron2_full_detector_pth_with_prefix(tmp_path):
     model['roi_heads.box_predictor.cls_score.weight'] = torch.randn(81, 1024)
     path = tmp_path / 'model_final.pth'
     torch.save({'model': model, 'iteration': 270000}, path)
-    state, leftovers = convert_detectron2(load_checkpoint_file(str(path)))
+    state, leftovers = convert_detectron2(state_dict_of(load_checkpoint_file(str(path)), strip_module=False))
     assert sorted(leftovers) == ['backbone.fpn_lateral2.weight', 'roi_heads.box_predictor.cls_score.weight']
     assert infer_spec(state) == ('V-39-eSE', 'every')
     net = VoVNet('V-39-eSE', norm_cfg=dict(type='FrozenBN'))
@@ -141,7 +141,7 @@ def test_detectron2_pkl_numpy_no_wrapper(tmp_path):
     path = tmp_path / 'vovnet19_slim_dw.pkl'
     with open(path, 'wb') as f:
         pickle.dump({k: v.numpy() for k, v in official.items()}, f)
-    state, leftovers = convert_detectron2(load_checkpoint_file(str(path)))
+    state, leftovers = convert_detectron2(state_dict_of(load_checkpoint_file(str(path)), strip_module=False))
     assert leftovers == []
     assert infer_spec(state) == ('V-19-slim-dw-eSE', 'every')
     # a BN model loads it too (num_batches_tracked is not required)

@@ -15,7 +15,6 @@ bash tools/setup_env.sh
 if [ ! -f "$DATA/annotations/instances_val.json" ]; then
     "$PY" tools/misc/make_synthetic_coco.py "$DATA" --num-train 400 --num-val 100 --seed 0
 fi
-rm -rf "$WORK_DIR"
 start=$(date +%s)
 PYTHON="$PY" bash tools/dist_train.sh "$CONFIG" 2 --work-dir "$WORK_DIR"
 elapsed=$(( $(date +%s) - start ))

@@ -19,7 +19,6 @@ fi
 if [ ! -f "$DATA/meta/val.txt" ]; then
     "$PY" tools/misc/make_synthetic_imagenet.py "$DATA"
 fi
-rm -rf "$WORK_DIR"
 start=$(date +%s)
 "$PY" tools/train.py "$CONFIG" --work-dir "$WORK_DIR"
 elapsed=$(( $(date +%s) - start ))

@@ -340,7 +340,7 @@ def build_detector(config_path: str) -> nn.Module:
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
     import mmattn  # noqa: F401
-    from .config_loader import load_config
+    from mmattn.utils.config import load_config
     register_all_modules()
     cfg = load_config(config_path)
     cfg.model.backbone.init_cfg = None

@@ -1,12 +1,9 @@
-"""Command-line entry points: ``mmattn-train`` and ``mmattn-test``
-(``tools/train.py`` and ``tools/test.py`` call these).
+"""mmattn's commands. Each lives in a module here with a ``main(argv=None)``;
+``tools/**/*.py`` and the ``mmattn-*`` console scripts only call it.
 
-``config.py`` loads a config with the command's overrides, ``preflight.py``
-checks the files a run needs before anything is built, ``distributed.py`` sets
-up processes with or without CUDA, ``runner.py`` builds mmattn's runner.
+``command.py`` holds what every command shares (the parser, ``--cfg-options``,
+one-line errors printed once per launch); ``preflight.py`` (with
+``config_checks``, ``model_checks`` and ``dataset_checks``) checks a run
+before anything is built; ``distributed.py`` sets up processes with or
+without CUDA; ``runner.py`` builds mmattn's runner.
 """
-import warnings
-
-# mmengine imports pkg_resources, which setuptools >= 67 deprecates with a
-# warning on every start (once per rank under torchrun): noise for a user.
-warnings.filterwarnings('ignore', message='pkg_resources is deprecated', category=UserWarning)

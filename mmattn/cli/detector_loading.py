@@ -8,9 +8,11 @@ import torch.nn as nn
 from mmengine.config import Config
 from mmengine.runner.checkpoint import load_state_dict
 
-from mmattn.models.backbones.pretrained import read_checkpoint, state_dict_of
-from .config import load_config
-from .preflight import UsageError, check_checkpoint
+from mmattn.utils.errors import CheckpointError
+
+from mmattn.utils.checkpoint import StateDictFit, read_checkpoint, state_dict_of, \
+    verify_checkpoint
+from mmattn.utils.config import load_config
 
 
 def load_detector(config: str, checkpoint: Optional[str], cfg_options: Optional[dict] = None,
@@ -21,13 +23,13 @@ def load_detector(config: str, checkpoint: Optional[str], cfg_options: Optional[
     config says minus the backbone's pretrained weights (for timings and
     export checks). ``model.cfg`` is the config and ``model.dataset_meta``
     the checkpoint's (else the config's) class names. Raises ``UsageError``
-    for a missing config or checkpoint and for a checkpoint that fits none of
-    the model's weights."""
+    for a missing config, a file that is not a readable checkpoint, and one
+    that leaves weights of the model unfilled or mis-shaped."""
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
-    cfg: Config = load_config(config, cfg_options, None)
+    cfg: Config = load_config(config, cfg_options)
     if checkpoint is not None:
-        check_checkpoint(checkpoint, 'checkpoint')
+        verify_checkpoint(checkpoint, 'checkpoint')
     register_all_modules(init_default_scope=True)
     model_cfg = cfg.model.copy()
     if isinstance(model_cfg.get('backbone'), dict):
@@ -42,14 +44,10 @@ def load_detector(config: str, checkpoint: Optional[str], cfg_options: Optional[
         model.cfg, model.dataset_meta = cfg, {}
         return model.to(device).eval()
     data = read_checkpoint(checkpoint)
-    try:
-        weights = state_dict_of(data)
-    except ValueError as error:
-        raise UsageError(f'checkpoint {checkpoint!r}: {error}') from None
-    if not set(weights) & set(model.state_dict()):
-        shown = ', '.join(sorted(weights)[:3])
-        raise UsageError(f'checkpoint {checkpoint!r} has none of the weights of the model in '
-                         f'{config!r} (it has e.g. {shown}); is it the checkpoint of this config?')
+    weights = state_dict_of(data)
+    fit = StateDictFit.of(model.state_dict(), weights)
+    if not fit.complete:
+        raise CheckpointError(fit.refusal(f'checkpoint {checkpoint!r}', allow_partial_hint=False))
     load_state_dict(model, weights, strict=False, logger='current')
     meta = data.get('meta', {}) if isinstance(data, dict) else {}
     dataset_meta = meta.get('dataset_meta') if isinstance(meta, dict) else None

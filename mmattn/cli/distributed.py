@@ -4,7 +4,7 @@ import os
 import torch
 from mmengine.config import Config
 
-from .preflight import UsageError
+from mmattn.utils.errors import UsageError
 
 
 def setup_distributed(cfg: Config, launcher: str, local_rank: int = 0) -> None:

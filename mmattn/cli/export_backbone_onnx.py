@@ -13,15 +13,15 @@ import argparse
 import statistics
 import sys
 import time
-from typing import List, Optional
 
-from mmengine.config import DictAction
+from mmattn.utils.errors import UsageError
+from .command import (CommandParser, add_cfg_options, main_of, non_negative_int,
+                      positive_float, positive_int)
 
-from .preflight import UsageError
 
-
-def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Export a detector config's backbone to ONNX")
+def build_parser() -> argparse.ArgumentParser:
+    parser = CommandParser(prog='export_backbone_onnx',
+                           description="Export a detector config's backbone to ONNX")
     parser.add_argument('config', help='detector config')
     parser.add_argument('checkpoint', help="checkpoint file (or URL) with the backbone weights; "
                                            "'none': the config's initialisation without "
@@ -31,16 +31,15 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='make batch, height and width symbolic')
     parser.add_argument('--shape', type=int, nargs=2, default=[512, 512], metavar=('H', 'W'),
                         help='input height and width for the export (default 512 512)')
-    parser.add_argument('--batch', type=int, default=1, help='batch size for the export')
+    parser.add_argument('--batch', type=positive_int, default=1, help='batch size for the export')
     parser.add_argument('--opset', type=int, default=None, help='ONNX opset (default 17)')
-    parser.add_argument('--rtol', type=float, default=1e-4,
+    parser.add_argument('--rtol', type=positive_float, default=1e-4,
                         help='fail when onnxruntime differs from PyTorch by more than this, '
                              'relative to the largest output value (default 1e-4)')
-    parser.add_argument('--benchmark', type=int, default=0, metavar='ROUNDS',
+    parser.add_argument('--benchmark', type=non_negative_int, default=0, metavar='ROUNDS',
                         help='also time onnxruntime against PyTorch for ROUNDS rounds')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries')
-    return parser.parse_args(argv)
+    add_cfg_options(parser)
+    return parser
 
 
 def _check_args(args: argparse.Namespace) -> int:
@@ -136,10 +135,4 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    args = parse_args(argv)
-    try:
-        return run(args)
-    except UsageError as error:
-        print(f'export_backbone_onnx: error: {error}', file=sys.stderr)
-        return 2
+main = main_of('export_backbone_onnx', build_parser, run)

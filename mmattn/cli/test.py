@@ -1,49 +1,52 @@
 """Evaluate a checkpoint: ``mmattn-test CONFIG CHECKPOINT [--work-dir DIR]
-[--out results.pkl] [--show-dir DIR] [--fuse-conv-bn] [--cfg-options K=V ...]
-[--launcher pytorch]``.
+[--out results.pkl] [--show-dir DIR] [--fuse-conv-bn] [--allow-partial]
+[--cfg-options K=V ...] [--launcher pytorch]``.
 
 MMDetection's ``tools/test.py`` interface; metrics (bbox and segm AP through
-``CocoMetric``) are also written to ``WORK_DIR/test_metrics.json``.
+``CocoMetric``) are also written to ``WORK_DIR/test_metrics.json``. A
+checkpoint that leaves weights of the model unfilled or mis-shaped is refused
+(``--allow-partial`` to test it anyway).
 """
 import argparse
-import sys
-from typing import List, Optional
 
-import mmattn  # noqa: F401
-from .config import add_common_args, load_config
+from .command import CommandParser, add_common_args, main_of
 from .distributed import setup_distributed
-from .preflight import UsageError, check_checkpoint, preflight
+from .preflight import preflight
 from .runner import add_hook, build_runner
+from .train import default_work_dir
 
 
-def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Test (and evaluate) a detector with mmattn')
+def build_parser() -> argparse.ArgumentParser:
+    parser = CommandParser(prog='mmattn-test',
+                           description='Test (and evaluate) a detector with mmattn')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--out', help='dump raw predictions to this .pkl file')
     parser.add_argument('--show-dir', help='save drawn predictions under WORK_DIR/TIMESTAMP/SHOW_DIR')
     parser.add_argument('--fuse-conv-bn', action='store_true',
                         help='fold batch norms into the preceding convolutions (faster inference)')
+    parser.add_argument('--allow-partial', action='store_true',
+                        help='test a checkpoint that fills only part of the model')
     add_common_args(parser)
-    return parser.parse_args(argv)
+    return parser
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    args = parse_args(argv)
-    try:
-        cfg = load_config(args.config, args.cfg_options, args.work_dir)
-        cfg.launcher = args.launcher
-        check_checkpoint(args.checkpoint, 'checkpoint')
-        if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
-            raise UsageError(f'--out {args.out!r} must end with .pkl or .pickle')
-        cfg.load_from = args.checkpoint
-        preflight(cfg, ['test_dataloader'])
-        if args.preflight:
-            return 0
-        setup_distributed(cfg, args.launcher, args.local_rank)
-    except UsageError as e:
-        print(f'mmattn-test: error: {e}', file=sys.stderr)
-        return 2
+def run(args: argparse.Namespace) -> int:
+    import mmattn  # noqa: F401
+    from mmattn.utils.config import load_config
+    from mmattn.utils.errors import UsageError
+    cfg = load_config(args.config, args.cfg_options, args.work_dir)
+    default_work_dir(cfg, args.config)
+    cfg.launcher = args.launcher
+    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
+        raise UsageError(f'--out {args.out!r} must end with .pkl or .pickle')
+    cfg.load_from = args.checkpoint
+    if args.allow_partial:
+        cfg.allow_partial_checkpoint = True
+    preflight(cfg, ['test_dataloader'], args.checkpoint, 'checkpoint')
+    if args.preflight:
+        return 0
+    setup_distributed(cfg, args.launcher, args.local_rank)
     if args.show_dir:
         vis = cfg.default_hooks.setdefault('visualization', dict(type='DetVisualizationHook'))
         vis.update(draw=True, test_out_dir=args.show_dir)
@@ -58,5 +61,4 @@ def main(argv: Optional[List[str]] = None) -> int:
     return 0
 
 
-if __name__ == '__main__':
-    sys.exit(main())
+main = main_of('mmattn-test', build_parser, run)

@@ -1,28 +1,29 @@
 """Train a detector: ``mmattn-train CONFIG [--work-dir DIR] [--resume [CKPT]]
-[--amp] [--auto-scale-lr] [--cfg-options K=V ...] [--launcher pytorch]``.
+[--amp] [--auto-scale-lr] [--allow-partial] [--cfg-options K=V ...]
+[--launcher pytorch]``.
 
 MMDetection's ``tools/train.py`` interface, plus: CPU distributed training on
 gloo, atomic checkpoints, resume that skips half-written files and works with
-torch >= 2.6, per-epoch reseeding when a seed is set (an interrupted run
-resumes to identical weights), and metrics written as JSON.
+torch >= 2.6, checkpoints that must fit the model, per-epoch reseeding when a
+seed is set (an interrupted run resumes to identical weights), and metrics
+written as JSON. Mistakes in the command, config, data or weights are one
+message before anything is built (``preflight.py``).
 """
 import argparse
-import sys
-from typing import List, Optional
+import os.path as osp
+from typing import Optional
 
-import torch
+from mmengine.config import Config
 from mmengine.logging import print_log
 
-import mmattn  # noqa: F401  (registers mmattn and the `mmattn::` config scope)
-from mmattn.engine import find_latest_valid_checkpoint
-from .config import add_common_args, load_config
+from .command import CommandParser, add_common_args, main_of
 from .distributed import setup_distributed
-from .preflight import UsageError, check_checkpoint, preflight
+from .preflight import preflight
 from .runner import add_hook, build_runner
 
 
-def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Train a detector with mmattn')
+def build_parser() -> argparse.ArgumentParser:
+    parser = CommandParser(prog='mmattn-train', description='Train a detector with mmattn')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision (CUDA)')
     parser.add_argument('--auto-scale-lr', action='store_true',
@@ -30,49 +31,65 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from CKPT, or (bare) from the latest complete '
                              'checkpoint in the work dir')
+    parser.add_argument('--allow-partial', action='store_true',
+                        help='let load_from fill only part of the model (fine-tuning from '
+                             'another model); without it such a checkpoint is refused')
     add_common_args(parser)
-    return parser.parse_args(argv)
+    return parser
 
 
-def _resolve_resume(cfg, resume: Optional[str]) -> None:
+def default_work_dir(cfg: Config, config_path: str) -> None:
+    if cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+
+
+def _resolve_resume(cfg: Config, resume: Optional[str]) -> Optional[str]:
+    """Set up ``--resume``; returns the checkpoint it will load, if any."""
+    from mmattn.engine import find_latest_valid_checkpoint
     if resume is None:
-        return
+        return None
     if resume == 'auto':
         path = find_latest_valid_checkpoint(cfg.work_dir)
         if path is None:
             print_log(f'--resume: no complete checkpoint in {cfg.work_dir}; starting from scratch',
                       logger='current')
-            return
+            return None
     else:
         path = resume
-        check_checkpoint(path, '--resume checkpoint')
     cfg.resume = True
     cfg.load_from = path
+    return path
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    args = parse_args(argv)
-    try:
-        cfg = load_config(args.config, args.cfg_options, args.work_dir)
-        cfg.launcher = args.launcher
-        if args.amp:
-            if not torch.cuda.is_available():
-                raise UsageError('--amp needs a CUDA device (mmengine AMP does not run on CPU)')
-            cfg.optim_wrapper.type = 'AmpOptimWrapper'
-            cfg.optim_wrapper.loss_scale = 'dynamic'
-        if args.auto_scale_lr:
-            if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
-                raise UsageError('--auto-scale-lr needs auto_scale_lr=dict(base_batch_size=N) '
-                                 'in the config')
-            cfg.auto_scale_lr.enable = True
-        _resolve_resume(cfg, args.resume)
-        preflight(cfg, ['train_dataloader', 'val_dataloader'])
-        if args.preflight:
-            return 0
-        setup_distributed(cfg, args.launcher, args.local_rank)
-    except UsageError as e:
-        print(f'mmattn-train: error: {e}', file=sys.stderr)
-        return 2
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    import mmattn  # noqa: F401  (registers mmattn and the `mmattn::` config scope)
+    from mmattn.utils.config import load_config
+    from mmattn.utils.errors import UsageError
+    cfg = load_config(args.config, args.cfg_options, args.work_dir)
+    default_work_dir(cfg, args.config)
+    cfg.launcher = args.launcher
+    if args.amp:
+        if not torch.cuda.is_available():
+            raise UsageError('--amp needs a CUDA device (mmengine AMP does not run on CPU)')
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.loss_scale = 'dynamic'
+    if args.auto_scale_lr:
+        if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
+            raise UsageError('--auto-scale-lr needs auto_scale_lr=dict(base_batch_size=N) '
+                             'in the config')
+        cfg.auto_scale_lr.enable = True
+    if args.allow_partial:
+        cfg.allow_partial_checkpoint = True
+    resumed = _resolve_resume(cfg, args.resume)
+    if resumed is not None:
+        preflight(cfg, ['train_dataloader', 'val_dataloader'], resumed, '--resume checkpoint')
+    else:
+        preflight(cfg, ['train_dataloader', 'val_dataloader'], cfg.get('load_from'), 'load_from')
+    if args.preflight:
+        return 0
+    setup_distributed(cfg, args.launcher, args.local_rank)
     randomness = cfg.get('randomness') or {}
     if randomness.get('seed') is not None:
         add_hook(cfg, dict(type='EpochReseedHook', seed=randomness['seed'],
@@ -84,10 +101,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             loader['dataset'] = dict(type='EpochSeededDataset', dataset=loader['dataset'],
                                      seed=randomness['seed'])
     add_hook(cfg, dict(type='MetricsJSONHook'))
-    runner = build_runner(cfg)
-    runner.train()
+    build_runner(cfg).train()
     return 0
 
 
-if __name__ == '__main__':
-    sys.exit(main())
+main = main_of('mmattn-train', build_parser, run)

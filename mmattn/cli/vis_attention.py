@@ -12,17 +12,15 @@ CenterMask's SAM, drawn inside the detections' boxes) is hooked during
 """
 import argparse
 import os.path as osp
-import sys
-from typing import List, Optional
+from typing import List
 
-from mmengine.config import DictAction
-
-from .preflight import UsageError
+from mmattn.utils.errors import UsageError
+from .command import CommandParser, add_cfg_options, main_of
 
 
-def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="Draw a detector's attention maps on an image")
+def build_parser() -> argparse.ArgumentParser:
+    parser = CommandParser(prog='vis_attention',
+                           description="Draw a detector's attention maps on an image")
     parser.add_argument('img', help='image file')
     parser.add_argument('config', help='detector config')
     parser.add_argument('checkpoint', help='checkpoint file (or URL)')
@@ -42,9 +40,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--score-thr', type=float, default=0.3,
                         help='score threshold for detections.jpg')
     parser.add_argument('--device', default=None, help='cuda:0 when present, else cpu')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries')
-    return parser.parse_args(argv)
+    add_cfg_options(parser)
+    return parser
 
 
 def _query_points(values: List[float]) -> List[tuple]:
@@ -141,14 +138,12 @@ def _draw_detections(model, rgb, result, args) -> str:
     return out_file
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    args = parse_args(argv)
-    try:
-        written = run(args)
-    except UsageError as error:
-        print(f'vis_attention: error: {error}', file=sys.stderr)
-        return 2
+def _run_and_list(args: argparse.Namespace) -> int:
+    written = run(args)
     print(f'vis_attention: wrote {len(written)} pictures to {args.out_dir}')
     for path in written:
         print(f'  {path}')
     return 0
+
+
+main = main_of('vis_attention', build_parser, _run_and_list)

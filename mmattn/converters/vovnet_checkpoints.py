@@ -10,20 +10,7 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 
-from mmattn.engine import safe_load
-
 DETECTRON2_PREFIXES = ('backbone.bottom_up.', 'module.backbone.bottom_up.', 'backbone.', 'module.')
-
-
-def load_checkpoint_file(path: str) -> Dict[str, torch.Tensor]:
-    """Read a ``.pth``/``.pkl`` checkpoint (data only: nothing in the file is
-    executed); unwrap ``model``/``state_dict``; turn numpy arrays into tensors.
-    Keys keep any ``module.`` prefix (``convert_detectron2`` handles it)."""
-    from mmattn.models.backbones.pretrained import state_dict_of
-    try:
-        return state_dict_of(safe_load.load_checkpoint_file(path), strip_module=False)
-    except ValueError as error:
-        raise ValueError(f'{path}: {error}') from error
 
 
 def _backbone_key(key: str) -> Optional[str]:

@@ -18,7 +18,7 @@ import torch
 import torch.nn as nn
 
 from mmattn.models.layers.factory import ATTENTION_BLOCKS
-from mmattn.utils.staged_directory import staged_file
+from mmattn.utils.staged_writes import staged_file
 
 DEFAULT_OPSET = 17
 _BLOCK_TYPES = tuple(ATTENTION_BLOCKS.values())

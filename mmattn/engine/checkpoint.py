@@ -1,25 +1,12 @@
 """Finding the checkpoint to resume from: complete files only (a file cut off
-while being written is never picked). How checkpoints stay loadable with
-torch >= 2.6's ``weights_only=True``: ``hooks/safe_checkpoint_hook.py`` and
-``safe_load.py``.
-"""
+while being written is never picked). Reading checkpoints:
+``mmattn/utils/checkpoint.py``."""
 import glob
 import os.path as osp
 import re
-import zipfile
 from typing import Optional
 
-
-def is_complete_checkpoint(path: str) -> bool:
-    """True if ``path`` is a whole torch zip checkpoint (central directory and
-    every member's CRC intact); a file cut off mid-write fails this."""
-    if not osp.isfile(path) or not zipfile.is_zipfile(path):
-        return False
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return archive.testzip() is None
-    except (zipfile.BadZipFile, OSError, EOFError):
-        return False
+from mmattn.utils.checkpoint import is_complete_checkpoint
 
 
 def _step_of(path: str) -> int:

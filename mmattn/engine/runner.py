@@ -1,5 +1,5 @@
-"""mmengine's Runner with checkpoints that are atomic and weights_only-safe."""
-import os
+"""mmengine's Runner with checkpoints that are atomic, durable and
+weights_only-safe, and that refuses weights that do not fit its model."""
 import os.path as osp
 
 from mmengine.dist import is_main_process
@@ -8,16 +8,24 @@ from mmengine.runner import Runner
 
 from mmattn.registry import register
 from .hooks import SafeCheckpointHook
-from .safe_load import numpy_safe_globals
+from mmattn.utils.checkpoint import StateDictFit, numpy_safe_globals, state_dict_of
+from mmattn.utils.errors import CheckpointError
+from mmattn.utils.staged_writes import publish
 
 
 @register('RUNNERS', root=True)
 class SafeCheckpointRunner(Runner):
     """A Runner whose checkpoints can be trusted:
 
-    * each local checkpoint is written to ``NAME.part`` and renamed to ``NAME``
-      once complete, so a process killed while saving leaves no half-written
-      ``epoch_N.pth`` behind to be resumed from;
+    * each local checkpoint is written to ``NAME.part``, synced to the disk
+      and renamed to ``NAME`` once complete, so neither a process killed while
+      saving nor a power loss leaves a half-written ``epoch_N.pth`` behind to
+      be resumed from;
+    * a checkpoint given to ``load_from``, ``--resume`` or ``test.py`` must
+      fill every weight of the model with its own shape, or the run stops with
+      one message saying what does not fit (``allow_partial_checkpoint=True``
+      in the config, ``--allow-partial``, lets ``load_from`` fill only part of
+      the model, for fine-tuning; never ``--resume``);
     * ``SafeCheckpointHook`` is always registered, so checkpoints load with
       torch >= 2.6's ``weights_only=True`` (on ``--resume`` too); checkpoints
       written by mmattn 0.1, which kept numpy arrays, load with numpy allowed for
@@ -39,7 +47,7 @@ class SafeCheckpointRunner(Runner):
         partial = f'{filename}.part'
         super().save_checkpoint(out_dir, partial, *args, **kwargs)
         if is_main_process():  # mmengine writes checkpoints on rank 0 only
-            os.replace(osp.join(out_dir, partial), osp.join(out_dir, filename))
+            publish(osp.join(out_dir, partial), osp.join(out_dir, filename))
 
     def _maybe_compile(self, target: str) -> None:
         """mmengine's ``compile``, plus ``compile=dict(modules=[...], **options)``:
@@ -88,10 +96,23 @@ class SafeCheckpointRunner(Runner):
         self._maybe_compile('test_step')
         return super().test()
 
-    def load_checkpoint(self, *args, **kwargs):
+    def load_checkpoint(self, filename: str, *args, **kwargs):
         with numpy_safe_globals():
-            return super().load_checkpoint(*args, **kwargs)
+            checkpoint = super().load_checkpoint(filename, *args, **kwargs)
+        resuming = self.__dict__.get('_resuming', False)
+        allowed = self.cfg.get('allow_partial_checkpoint', False) and not resuming
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        fit = StateDictFit.of(model.state_dict(), state_dict_of(checkpoint))
+        if not fit.complete and not allowed:
+            what = '--resume checkpoint' if resuming else 'checkpoint'
+            raise CheckpointError(fit.refusal(f'{what} {filename!r}',
+                                              allow_partial_hint=not resuming))
+        return checkpoint
 
     def resume(self, *args, **kwargs) -> None:
-        with numpy_safe_globals():
-            return super().resume(*args, **kwargs)
+        self._resuming = True
+        try:
+            with numpy_safe_globals():
+                return super().resume(*args, **kwargs)
+        finally:
+            self._resuming = False

@@ -1,30 +1,19 @@
-"""Small helpers shared across mmattn: all-or-nothing writes of files and
-folders. The tool code that lived here moved to ``mmattn.analysis``,
-``mmattn.converters`` and ``mmattn.datasets.synthetic``; the old names still
-resolve, with a FutureWarning."""
-import importlib
-import warnings
+"""The lowest layer of mmattn, used by every other part: the user-mistake
+error type (``errors``), reading checkpoints safely (``checkpoint``), loading
+configs (``config``), all-or-nothing writes (``staged_writes``) and the private
+upstream APIs mmattn relies on (``compat``)."""
+from .errors import CheckpointError, UsageError
+from .staged_writes import MADE_BY_MMATTN, publish, staged_directory, staged_file
 
-from .staged_directory import staged_directory, staged_file
-
-__all__ = ['staged_directory', 'staged_file']
-
-_MOVED = {
-    'make_synthetic_coco': 'mmattn.datasets.synthetic',
-    'make_synthetic_imagenet': 'mmattn.datasets.synthetic',
-    'SYNTHETIC_CLASSES': 'mmattn.datasets.synthetic',
-    'SYNTHETIC_TEXTURES': 'mmattn.datasets.synthetic',
-    'vovnet_checkpoints': 'mmattn.converters',
-    'benchmark': 'mmattn.analysis',
-}
+__all__ = ['CheckpointError', 'UsageError', 'MADE_BY_MMATTN', 'publish', 'register_all_modules',
+           'staged_directory', 'staged_file']
 
 
-def __getattr__(name: str):
-    if name not in _MOVED:
-        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-    warnings.warn(f'mmattn.utils.{name} moved to {_MOVED[name]}.{name}', FutureWarning,
-                  stacklevel=2)
-    package = importlib.import_module(_MOVED[name])
-    if hasattr(package, name):  # a function or constant the package exports
-        return getattr(package, name)
-    return importlib.import_module(f'{_MOVED[name]}.{name}')  # a module
+def register_all_modules(init_default_scope: bool = True) -> None:
+    """mmengine's convention for a codebase (``<scope>.utils.register_all_modules``,
+    what mmengine calls for the ``mmattn`` scope): register mmattn's modules
+    (and mmdet's), and with ``init_default_scope`` make ``mmdet`` the default
+    scope, as mmattn's configs run in it."""
+    import mmattn  # noqa: F401  (registers on import)
+    from mmdet.utils import register_all_modules as register_mmdet
+    register_mmdet(init_default_scope)

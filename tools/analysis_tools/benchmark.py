@@ -49,7 +49,7 @@ def _spec(arg):
         return cfg
     if arg.endswith('.py') and (osp.isfile(arg) or '::' in arg):
         import mmattn  # noqa: F401
-        from mmattn.analysis.config_loader import load_config
+        from mmattn.utils.config import load_config
         cfg = load_config(arg).model.backbone.to_dict()
         cfg['init_cfg'] = None
         return cfg

@@ -15,7 +15,7 @@ from mmengine.config import DictAction
 
 import mmattn  # noqa: F401
 from mmattn.analysis.complexity import complexity
-from mmattn.analysis.config_loader import load_config
+from mmattn.utils.config import load_config
 
 
 def main() -> int:

@@ -1,14 +1,8 @@
-"""Convert an official VoVNet checkpoint (youngwanLEE/vovnet-detectron2 or
-CenterMask releases: .pth or .pkl, tensors or numpy arrays, with or without a
-``model`` wrapper and the ``backbone.bottom_up.`` prefix) for mmattn.
-
-    python tools/model_converters/vovnet_detectron2_to_mmattn.py vovnet39_ese_detectron2.pth checkpoints/vovnet39_ese_mmattn.pth
-"""
+"""Convert an official (detectron2/CenterMask) VoVNet checkpoint for mmattn's VoVNet
+(see mmattn/cli/convert_checkpoints.py)."""
 import sys
 
-from _vovnet_convert import run
-
-from mmattn.converters.vovnet_checkpoints import convert_detectron2
+from mmattn.cli.convert_checkpoints import vovnet_detectron2_main
 
 if __name__ == '__main__':
-    sys.exit(run(__doc__.splitlines()[0], convert_detectron2, 'detectron2'))
+    sys.exit(vovnet_detectron2_main())

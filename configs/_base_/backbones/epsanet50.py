@@ -2,7 +2,7 @@
 # BN statistics frozen. `_delete_` drops the ResNet backbone of mmdet's bases.
 # No official weights exist: pre-train with configs/epsanet/imagenet/ (see its README).
 # `checkpoint` may be that run's checkpoint (keys under `backbone.`), a backbone-only
-# file (tools/model_converters/mmpretrain_to_backbone.py) or an official main.py one.
+# file (tools/model_converters/mmpretrain_to_mmattn.py) or an official main.py one.
 epsanet50_backbone = dict(
     _delete_=True,
     type='EPSANet',

@@ -17,7 +17,7 @@ import numpy as np
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.ops import unary_union
 
-from mmattn.utils.staged_directory import staged_directory
+from mmattn.utils.staged_writes import staged_directory
 
 CLASSES = ('rectangle', 'triangle', 'circle', 'star')
 LAYOUTS = ('synthetic', 'coco')
@@ -105,15 +105,17 @@ def make_synthetic_coco(out_dir: str, num_train: int = 200, num_val: int = 50,
                         image_size: int = 128, max_objects: int = 4,
                         empty_fraction: float = 0.05, min_side: int = 16,
                         max_side: int = 64, seed: int = 0,
-                        layout: str = 'synthetic') -> Dict[str, str]:
+                        layout: str = 'synthetic', overwrite: bool = False) -> Dict[str, str]:
     """Write ``train/``, ``val/`` and ``annotations/instances_{train,val}.json``
     under ``out_dir`` (``layout='synthetic'``, categories: the four shapes), or
     COCO 2017's names: ``train2017/``, ``val2017/`` and
     ``annotations/instances_{train,val}2017.json`` with COCO's 80 categories,
     the shapes annotated as four of them (``layout='coco'``; COCO configs run on
     it unchanged). Written to a temporary folder first and moved into place at
-    the end, so an interrupted run leaves nothing half-written. Returns the
-    annotation file paths."""
+    the end, so an interrupted run leaves nothing half-written. An existing
+    non-empty ``out_dir`` is refused (UsageError) unless ``overwrite`` is given
+    and it holds a set an mmattn maker wrote and nothing else
+    (``mmattn.utils.staged_writes``). Returns the annotation file paths."""
     for arg, value in (('num_train', num_train), ('num_val', num_val),
                        ('image_size', image_size), ('max_objects', max_objects)):
         if not isinstance(value, int) or value < 1:
@@ -134,7 +136,7 @@ def make_synthetic_coco(out_dir: str, num_train: int = 200, num_val: int = 50,
     else:
         names, category_ids = list(CLASSES), [i + 1 for i in range(len(CLASSES))]
     out_dir = osp.abspath(out_dir)
-    with staged_directory(out_dir) as staging:
+    with staged_directory(out_dir, 'make_synthetic_coco', overwrite) as staging:
         os.makedirs(osp.join(staging, 'annotations'))
         rng = np.random.default_rng(seed)
         categories = [dict(id=i + 1, name=n, supercategory='shape') for i, n in enumerate(names)]

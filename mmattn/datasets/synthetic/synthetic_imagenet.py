@@ -20,7 +20,7 @@ from typing import Dict
 
 import numpy as np
 
-from mmattn.utils.staged_directory import staged_directory
+from mmattn.utils.staged_writes import staged_directory
 
 TEXTURES = ('horizontal_stripes', 'vertical_stripes', 'checkerboard', 'dots', 'rings',
             'cross_hatch')
@@ -61,9 +61,11 @@ def _image(rng: np.random.Generator, kind: str, size: int) -> np.ndarray:
 
 def make_synthetic_imagenet(out_dir: str, num_classes: int = 6, train_per_class: int = 100,
                             val_per_class: int = 25, image_size: int = 64,
-                            seed: int = 0) -> Dict[str, str]:
-    """Write the set under ``out_dir`` (replacing what is there) and return the
-    paths of ``meta/train.txt`` and ``meta/val.txt``."""
+                            seed: int = 0, overwrite: bool = False) -> Dict[str, str]:
+    """Write the set under ``out_dir`` and return the paths of
+    ``meta/train.txt`` and ``meta/val.txt``. An existing non-empty ``out_dir``
+    is refused unless ``overwrite`` is given and it holds a set an mmattn maker
+    wrote and nothing else (``mmattn.utils.staged_writes``)."""
     import cv2
     if not isinstance(num_classes, int) or not 2 <= num_classes <= len(TEXTURES):
         raise ValueError(f'make_synthetic_imagenet: num_classes={num_classes!r} must be an '
@@ -75,7 +77,7 @@ def make_synthetic_imagenet(out_dir: str, num_classes: int = 6, train_per_class:
             raise ValueError(f'make_synthetic_imagenet: {arg}={value!r} must be an integer '
                              f'>= {low}')
     out_dir = osp.abspath(out_dir)
-    with staged_directory(out_dir) as staging:
+    with staged_directory(out_dir, 'make_synthetic_imagenet', overwrite) as staging:
         rng = np.random.default_rng(seed)
         os.makedirs(osp.join(staging, 'meta'))
         os.makedirs(osp.join(staging, 'val'))

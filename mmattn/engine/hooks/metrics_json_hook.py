@@ -1,6 +1,5 @@
 """Write evaluation metrics as JSON files in the work dir."""
 import json
-import os
 import os.path as osp
 from typing import Dict, Optional
 
@@ -11,6 +10,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import IterBasedTrainLoop
 
 from mmattn.registry import register
+from mmattn.utils.staged_writes import staged_file
 
 
 def _plain(value):
@@ -21,10 +21,9 @@ def _plain(value):
 
 
 def write_json_atomic(path: str, data: dict) -> None:
-    partial = f'{path}.part'
-    with open(partial, 'w', encoding='utf-8') as f:
-        json.dump(data, f, indent=2, sort_keys=True, default=_plain)
-    os.replace(partial, path)
+    with staged_file(path) as partial:
+        with open(partial, 'w', encoding='utf-8') as f:
+            json.dump(data, f, indent=2, sort_keys=True, default=_plain)
 
 
 @register('HOOKS', root=True)

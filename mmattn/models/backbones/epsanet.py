@@ -1,7 +1,7 @@
 """EPSANet (Zhang et al., "EPSANet: An Efficient Pyramid Squeeze Attention
 Block on Convolutional Neural Network", 2021), as in ``murufeng/EPSANet:
 models/epsanet.py``, on top of mmdet's ResNet."""
-from typing import Optional, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -15,12 +15,7 @@ from ..utils.conv_bn_folding import FoldedConvBNCache, conv_bn, drop_folded, set
 from ..utils.memory_format import (CHANNELS_LAST_CHOICES, computes_in_channels_last,
                                    input_to_channels_last, outputs_to_nchw,
                                    weights_to_channels_last)
-from .pretrained import init_weights_with_pretrained, split_pretrained
-
-NO_OFFICIAL_WEIGHTS = ('No official ImageNet weights for EPSANet were ever '
-                       'released; pre-train them with '
-                       'configs/epsanet/imagenet/epsanet50_8xb32_in1k.py (a checkpoint '
-                       "written by the official main.py loads too).")
+from .pretrained import PretrainedWeightsMixin, split_pretrained
 
 
 class EPSABottleneck(Bottleneck):
@@ -74,7 +69,7 @@ class EPSABottleneck(Bottleneck):
 
 
 @register()
-class EPSANet(ResNet):
+class EPSANet(PretrainedWeightsMixin, ResNet):
     """EPSANet-50/101 with mmdet's backbone contract.
 
     State-dict names equal the official model's (torchvision ResNet names plus
@@ -184,8 +179,19 @@ class EPSANet(ResNet):
                                       psa_groups=self.psa_groups,
                                       psa_rd_ratio=self.psa_rd_ratio, **kwargs)
 
+    @classmethod
+    def missing_weights_advice(cls, cfg_path: str, cfg: dict) -> List[str]:
+        depth = cfg.get('depth') or 50
+        return [f'pre-train them (no official EPSANet weights were ever released): bash '
+                f'tools/dist_train.sh configs/epsanet/imagenet/epsanet{depth}_8xb32_in1k.py 8 '
+                '(a checkpoint written by the official main.py loads too)',
+                f'use a checkpoint you have: --cfg-options {cfg_path}.init_cfg.checkpoint=PATH',
+                'train from scratch: configs/epsanet/scratch/ (or --cfg-options '
+                f'{cfg_path}.init_cfg=None {cfg_path}.frozen_stages=-1 '
+                f'{cfg_path}.norm_eval=False)']
+
     def init_weights(self) -> None:
-        init_weights_with_pretrained(self, super().init_weights, NO_OFFICIAL_WEIGHTS)
+        super().init_weights()
         # mmdet's ResNet zero-inits norm3 only for blocks that *are* its
         # Bottleneck (an identity check), so do it here for EPSABottleneck,
         # under the same condition (no pretrained checkpoint).

@@ -1,30 +1,62 @@
 """``init_cfg=dict(type='Pretrained', ...)`` for mmattn's backbones.
 
 Same config as mmengine's ``PretrainedInit`` (``checkpoint``, ``prefix``,
-``map_location``), with three differences:
+``map_location``), with these differences:
 
-* a missing local file is a ``FileNotFoundError`` that says what to do, raised
-  before anything tries to load (or, for a bare name, download) it;
-* local files load through ``load_checkpoint_file``: tensors and plain data
+* a missing local file is a ``CheckpointError`` that says what to do (the
+  backbone's own ``missing_weights_advice``), raised before anything tries to
+  load (or, for a bare name, download) it;
+* local files load through ``mmattn.utils.checkpoint``: tensors and plain data
   only, so mmpretrain/mmengine checkpoints (numpy values, ``HistoryBuffer``)
-  load under torch >= 2.6 with no allowlist and nothing from the file run;
+  load under torch >= 2.6 with no allowlist and nothing from the file runs;
 * ``prefix`` is taken when the checkpoint has keys under it (a classifier or
   detector checkpoint: ``backbone.``) and the backbone's own names are used
   otherwise (an official ``main.py`` checkpoint, a backbone-only file), so one
-  config accepts all three. mmengine would refuse the latter two.
+  config accepts all three. mmengine would refuse the latter two;
+* a checkpoint none of whose tensors is the backbone's, or with a tensor of
+  the wrong shape, is refused (mmengine logs a warning and trains on).
 """
 import os.path as osp
 from typing import Dict, List, Optional, Tuple, Union
 
-import numpy as np
 import torch
 import torch.nn as nn
 from mmengine.logging import print_log
-from mmengine.runner.checkpoint import _load_checkpoint, load_state_dict
 
-from mmattn.engine.safe_load import load_checkpoint_file
+from mmattn.utils.checkpoint import StateDictFit, read_checkpoint, state_dict_of
+from mmattn.utils.errors import CheckpointError
 
 InitCfg = Optional[Union[dict, List[dict]]]
+
+
+class PretrainedWeightsMixin:
+    """What an mmattn backbone adds for ``init_cfg`` Pretrained: loading as
+    described above, and its own advice for missing weights, which the
+    commands' pre-flight prints (so a new backbone needs no CLI change)."""
+
+    @classmethod
+    def missing_weights_advice(cls, cfg_path: str, cfg: dict) -> List[str]:
+        """Ways to get going when this backbone's ``init_cfg.checkpoint`` is
+        missing, best first, for the module configured at ``cfg_path``
+        (e.g. ``'model.backbone'``) as ``cfg``. Every backbone overrides it."""
+        raise NotImplementedError(f'{cls.__name__} gives no advice for missing weights')
+
+    def init_weights(self) -> None:
+        """The other init configs and the children's own initialisation
+        (through the next class's ``init_weights``), then the ``Pretrained``
+        checkpoint, if any: the order mmengine uses."""
+        others, pretrained = split_pretrained(self.init_cfg)
+        if pretrained is None:
+            super().init_weights()
+            return
+        check_pretrained_file(self, pretrained)
+        init_cfg = self.init_cfg
+        self.init_cfg = others
+        try:
+            super().init_weights()
+        finally:
+            self.init_cfg = init_cfg
+        load_pretrained(self, pretrained)
 
 
 def split_pretrained(init_cfg: InitCfg) -> Tuple[InitCfg, Optional[dict]]:
@@ -36,49 +68,23 @@ def split_pretrained(init_cfg: InitCfg) -> Tuple[InitCfg, Optional[dict]]:
     return others_cfg, (pretrained[-1] if pretrained else None)
 
 
-def check_pretrained_file(init_cfg: InitCfg, backbone: str, hint: str) -> None:
-    """Raise FileNotFoundError naming the path and what to do, before mmengine
+def check_pretrained_file(module: nn.Module, cfg: dict) -> None:
+    """Raise CheckpointError naming the path and what to do, before mmengine
     tries to load (or, for a bare name, to download) it."""
-    _, cfg = split_pretrained(init_cfg)
-    if cfg is None:
-        return
+    name = type(module).__name__
     path = cfg.get('checkpoint')
     if path is None:
-        raise ValueError(f"{backbone}: init_cfg=dict(type='Pretrained') needs "
-                         "checkpoint=PATH; use init_cfg=None to train from scratch")
+        raise CheckpointError(f"{name}: init_cfg=dict(type='Pretrained') needs "
+                              'checkpoint=PATH; use init_cfg=None to train from scratch')
     path = str(path)
     if '://' in path:  # an explicit URL or mmengine scheme: user's choice
         return
     if not osp.isfile(path):
-        raise FileNotFoundError(
-            f'{backbone}: pretrained checkpoint {path!r} does not exist '
-            f'(init_cfg.checkpoint). {hint} Set its path with --cfg-options '
-            f'model.backbone.init_cfg.checkpoint=PATH, or train from scratch '
-            f'with --cfg-options model.backbone.init_cfg=None.')
-
-
-def state_dict_of(checkpoint: dict, strip_module: bool = True) -> Dict[str, torch.Tensor]:
-    """The weights of a checkpoint in any of the usual wrappings (mmengine's and
-    the official ``main.py``'s ``state_dict``, detectron2's ``model``, or a bare
-    state dict) as tensors (detectron2's ``.pkl`` holds numpy arrays), with
-    DataParallel/DDP's ``module.`` prefixes removed unless ``strip_module`` is
-    False. Raises ValueError for anything that is not a dict of weights."""
-    for key in ('state_dict', 'model'):
-        if isinstance(checkpoint, dict) and isinstance(checkpoint.get(key), dict):
-            checkpoint = checkpoint[key]
-            break
-    if not isinstance(checkpoint, dict):
-        raise ValueError(f'expected a dict of weights (optionally under "model" or '
-                         f'"state_dict"), got {type(checkpoint).__name__}')
-    weights = {}
-    for key, value in checkpoint.items():
-        if isinstance(value, np.ndarray):
-            value = torch.from_numpy(np.ascontiguousarray(value))
-        if isinstance(value, torch.Tensor):
-            if strip_module and key.startswith('module.'):
-                key = key[len('module.'):]
-            weights[key] = value
-    return weights
+        described = {'type': name, **{k: getattr(module, k) for k in ('depth', 'arch')
+                                      if hasattr(module, k)}}
+        advice = '; or '.join(type(module).missing_weights_advice('model.backbone', described))
+        raise CheckpointError(f'{name}: pretrained checkpoint {path!r} (init_cfg.checkpoint) '
+                              f'does not exist. To go on: {advice}')
 
 
 def select_prefix(state_dict: Dict[str, torch.Tensor], prefix: Optional[str],
@@ -95,42 +101,42 @@ def select_prefix(state_dict: Dict[str, torch.Tensor], prefix: Optional[str],
     if set(state_dict) & set(own_keys):
         return state_dict, f'no keys under {prefix!r}: a backbone-only checkpoint'
     shown = ', '.join(sorted(state_dict)[:5])
-    raise KeyError(f'init_cfg.prefix={prefix!r}: the checkpoint has no keys under that prefix '
-                   f'and none of the backbone\'s own names either (it has e.g. {shown})')
+    raise CheckpointError(f'init_cfg.prefix={prefix!r}: the checkpoint has no keys under that '
+                          f"prefix and none of the backbone's own names either (it has e.g. "
+                          f'{shown})')
 
 
-def read_checkpoint(path: str, map_location='cpu') -> dict:
-    """A checkpoint's content: a URL through mmengine (which downloads it),
-    a local file through the data-only ``load_checkpoint_file``."""
-    if '://' in path:
-        return _load_checkpoint(path, map_location=map_location, logger='current')
-    return load_checkpoint_file(path, map_location=map_location)
+def pretrained_fit(module: nn.Module, checkpoint: dict, cfg: dict) -> Tuple[StateDictFit, str]:
+    """How the checkpoint (as read) fits ``module`` under ``cfg``'s prefix;
+    raises CheckpointError when no tensor of the module is in it or one has
+    another shape. Also used by the commands' pre-flight, on names and shapes."""
+    name, path = type(module).__name__, str(cfg['checkpoint'])
+    own = module.state_dict()
+    try:
+        weights, used = select_prefix(state_dict_of(checkpoint), cfg.get('prefix'), own.keys())
+    except CheckpointError as error:
+        raise CheckpointError(f'{name}: init_cfg.checkpoint {path!r}: {error}') from None
+    fit = StateDictFit.of(own, weights)
+    if not fit.loaded or fit.mis_shaped:
+        raise CheckpointError(f'{name}: init_cfg.checkpoint {path!r} ({used}) does not fit this '
+                              f'backbone: {fit.summary()}. Is it a checkpoint of this '
+                              f'{name} (its arch or depth)?')
+    return fit, used
 
 
 def load_pretrained(module: nn.Module, cfg: dict) -> None:
     """Load ``cfg['checkpoint']`` into ``module`` as described above."""
     path = str(cfg['checkpoint'])
-    checkpoint = read_checkpoint(path, cfg.get('map_location', 'cpu'))
-    weights, used = select_prefix(state_dict_of(checkpoint), cfg.get('prefix'),
-                                  module.state_dict().keys())
-    print_log(f'{type(module).__name__}: loading {path} ({used})', logger='current')
-    load_state_dict(module, weights, strict=False, logger='current')
-
-
-def init_weights_with_pretrained(module: nn.Module, parent_init_weights, hint: str) -> None:
-    """``module.init_weights()`` for a backbone: its other init configs and its
-    children's own initialisation through ``parent_init_weights`` (the
-    superclass's ``init_weights``), then the ``Pretrained`` checkpoint, if
-    any, through ``load_pretrained``: the order mmengine uses."""
-    others, pretrained = split_pretrained(module.init_cfg)
-    if pretrained is None:
-        parent_init_weights()
-        return
-    check_pretrained_file(pretrained, type(module).__name__, hint)
-    init_cfg = module.init_cfg
-    module.init_cfg = others
-    try:
-        parent_init_weights()
-    finally:
-        module.init_cfg = init_cfg
-    load_pretrained(module, pretrained)
+    name = type(module).__name__
+    checkpoint = read_checkpoint(path, cfg.get('map_location', 'cpu'),
+                                 what=f'{name}: init_cfg.checkpoint')
+    fit, used = pretrained_fit(module, checkpoint, cfg)
+    weights, _ = select_prefix(state_dict_of(checkpoint), cfg.get('prefix'),
+                               module.state_dict().keys())
+    own = module.state_dict()
+    module.load_state_dict({k: v for k, v in weights.items()
+                            if k in own and v.shape == own[k].shape}, strict=False)
+    note = f'; {len(fit.missing)} keep their initialisation (e.g. ' \
+        f'{", ".join(fit.missing[:3])})' if fit.missing else ''
+    print_log(f'{name}: loaded {len(fit.loaded)} tensors from {path} ({used}){note}',
+              logger='current')

@@ -20,7 +20,7 @@ from ..utils.arguments import check_choice, check_stage_arguments
 from ..utils.memory_format import (CHANNELS_LAST_CHOICES, computes_in_channels_last,
                                    input_to_channels_last, outputs_to_nchw,
                                    weights_to_channels_last)
-from .pretrained import init_weights_with_pretrained
+from .pretrained import PretrainedWeightsMixin
 
 # The seven official specs: stem widths, per-stage 3x3 widths, per-stage output
 # widths, 3x3 layers per OSA block, OSA blocks per stage, depthwise layers.
@@ -48,8 +48,6 @@ ARCH_SETTINGS = {
                      blocks_per_stage=(1, 3, 9, 3), depthwise=False),
 }
 
-NO_WEIGHTS_HINT = ('Official CenterMask/vovnet-detectron2 weights can be converted '
-                   'with tools/model_converters/vovnet_detectron2_to_mmattn.py.')
 
 
 def _conv_norm_relu(prefix: str, in_ch: int, out_ch: int, kernel: int, stride: int,
@@ -142,7 +140,7 @@ class OSABlock(nn.Module):
 
 
 @register()
-class VoVNet(BaseModule):
+class VoVNet(PretrainedWeightsMixin, BaseModule):
     """VoVNetV2-eSE backbone with mmdet's backbone contract.
 
     Args:
@@ -317,7 +315,16 @@ class VoVNet(BaseModule):
                     nn.init.kaiming_normal_(m.weight)
             self._is_init = True
             return
-        init_weights_with_pretrained(self, super().init_weights, NO_WEIGHTS_HINT)
+        super().init_weights()
+
+    @classmethod
+    def missing_weights_advice(cls, cfg_path: str, cfg: dict) -> List[str]:
+        return ['convert the official CenterMask / vovnet-detectron2 weights: python '
+                'tools/model_converters/vovnet_detectron2_to_mmattn.py OFFICIAL.pth OUT.pth '
+                '(timm\'s: timm_vovnet_to_mmattn.py)',
+                f'use a checkpoint you have: --cfg-options {cfg_path}.init_cfg.checkpoint=PATH',
+                f'train from scratch: --cfg-options {cfg_path}.init_cfg=None '
+                f'{cfg_path}.frozen_stages=-1 {cfg_path}.norm_eval=False']
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         if computes_in_channels_last(self.channels_last, self, x):

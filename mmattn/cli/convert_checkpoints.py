@@ -1,0 +1,194 @@
+"""Checkpoint converters (``tools/model_converters/<source>_to_mmattn.py``):
+
+* ``vovnet_detectron2_to_mmattn SRC DST``: an official VoVNet checkpoint
+  (youngwanLEE/vovnet-detectron2 or CenterMask releases: .pth or .pkl, tensors
+  or numpy arrays, with or without a ``model`` wrapper and the
+  ``backbone.bottom_up.`` prefix) into a VoVNet backbone checkpoint;
+* ``timm_vovnet_to_mmattn SRC DST``: a timm ``ese_vovnet*`` state dict;
+* ``centermask2_to_mmattn SRC DST [--config CONFIG]``: a whole centermask2
+  CenterMask / CenterMask-Lite checkpoint for ``configs/centermask/``;
+* ``mmpretrain_to_mmattn SRC DST [--prefix backbone.]``: the backbone of an
+  mmpretrain (or any mmengine) checkpoint, e.g. the EPSANet ImageNet run's.
+
+Each reads SRC as data only (nothing from the file runs), refuses a file that
+is not a readable checkpoint or whose weights do not fit with one message
+(exit 2, nothing written), drops BatchNorm counters the target has no place
+for (saying how many), and writes DST all at once.
+"""
+import argparse
+import os.path as osp
+from typing import Callable, Dict, List, Tuple
+
+import torch
+
+from .command import CommandParser, main_of
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def _read_weights(path: str, strip_module: bool = False) -> Dict[str, torch.Tensor]:
+    from mmattn.utils.checkpoint import load_checkpoint_file, state_dict_of
+    from mmattn.utils.errors import CheckpointError
+    data = load_checkpoint_file(path, what='SRC')
+    try:
+        return state_dict_of(data, strip_module=strip_module)
+    except CheckpointError as error:
+        raise CheckpointError(f'SRC {path!r}: {error}') from None
+
+
+def _save(dst: str, state: Dict[str, torch.Tensor], meta: dict) -> None:
+    from mmattn.utils.staged_writes import staged_file
+    with staged_file(dst) as partial:
+        torch.save({'state_dict': state, 'meta': meta}, partial)
+
+
+def _parser(prog: str, description: str, dst_help: str) -> argparse.ArgumentParser:
+    parser = CommandParser(prog=prog, description=description)
+    parser.add_argument('src', help='input checkpoint (.pth or .pkl)')
+    parser.add_argument('dst', help=dst_help)
+    return parser
+
+
+# ----------------------------------------------------------------- VoVNet
+def _convert_vovnet(args: argparse.Namespace, convert: Callable, source: str) -> int:
+    from mmattn.converters.vovnet_checkpoints import infer_spec
+    from mmattn.utils.errors import CheckpointError
+    state, leftovers = convert(_read_weights(args.src))
+    try:
+        arch, position = infer_spec(state)
+    except ValueError as error:
+        raise CheckpointError(f'SRC {args.src!r}: {error}') from None
+    _save(args.dst, state, dict(arch=arch, ese_position=position, source=source))
+    print(f'wrote {args.dst}: {len(state)} tensors for VoVNet(arch={arch!r}, '
+          f'ese_position={position!r})')
+    if position != 'every':
+        print(f"note: build the backbone with ese_position='{position}' to load it")
+    if leftovers:
+        print(f'{len(leftovers)} keys are not part of the backbone and were not written:')
+        for key in leftovers:
+            print(f'  {key}')
+    return 0
+
+
+def _vovnet_parser(prog: str, what: str) -> Callable[[], argparse.ArgumentParser]:
+    return lambda: _parser(prog, f'Convert {what} VoVNet checkpoint for mmattn',
+                           'output checkpoint for init_cfg=dict(type="Pretrained")')
+
+
+def _run_detectron2(args: argparse.Namespace) -> int:
+    from mmattn.converters.vovnet_checkpoints import convert_detectron2
+    return _convert_vovnet(args, convert_detectron2, 'detectron2')
+
+
+def _run_timm(args: argparse.Namespace) -> int:
+    from mmattn.converters.vovnet_checkpoints import convert_timm
+    return _convert_vovnet(args, convert_timm, 'timm')
+
+
+vovnet_detectron2_main = main_of(
+    'vovnet_detectron2_to_mmattn',
+    _vovnet_parser('vovnet_detectron2_to_mmattn', 'an official (detectron2)'), _run_detectron2)
+timm_vovnet_main = main_of('timm_vovnet_to_mmattn',
+                           _vovnet_parser('timm_vovnet_to_mmattn', "a timm ese_vovnet*"),
+                           _run_timm)
+
+
+# ------------------------------------------------------------- CenterMask
+def _centermask2_parser() -> argparse.ArgumentParser:
+    parser = _parser('centermask2_to_mmattn',
+                     'Convert an official centermask2 checkpoint for configs/centermask/',
+                     'converted checkpoint (load_from / test.py CHECKPOINT)')
+    parser.add_argument('--config', help='the CenterMask config the checkpoint is for')
+    return parser
+
+
+def _fit_to(state: Dict[str, torch.Tensor], expected: Dict[str, torch.Tensor]
+            ) -> Tuple[Dict[str, torch.Tensor], int, List[str]]:
+    """(weights to write, counters dropped, weights that do not fit): BatchNorm
+    counters the target has no place for (a backbone trained with BN or
+    SyncBN, converted for the FrozenBN model) are not weights and go."""
+    kept, dropped, wrong = {}, 0, []
+    for key, value in state.items():
+        if key not in expected:
+            if key.endswith('num_batches_tracked'):
+                dropped += 1
+                continue
+            wrong.append(f'{key}: not in the model')
+        elif expected[key].shape != value.shape:
+            wrong.append(f'{key}: file {tuple(value.shape)}, model {tuple(expected[key].shape)}')
+        else:
+            kept[key] = value
+    return kept, dropped, wrong
+
+
+def _run_centermask2(args: argparse.Namespace) -> int:
+    import mmattn  # noqa: F401
+    from mmattn.converters.centermask_checkpoints import convert_centermask2, matching_config
+    from mmattn.utils.config import load_config
+    from mmattn.utils.errors import CheckpointError, UsageError
+    state, unknown, dropped_keys = convert_centermask2(_read_weights(args.src))
+    if unknown:
+        shown = '\n  '.join(unknown[:20]) + ('\n  ...' if len(unknown) > 20 else '')
+        raise CheckpointError(f'{len(unknown)} keys of {args.src} are not centermask2 CenterMask '
+                              f'weights this converter knows; nothing written:\n  {shown}')
+    try:
+        config = args.config or matching_config(state, REPO)[0]
+    except (ValueError, KeyError) as error:
+        raise UsageError(str(error)) from None
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    register_all_modules()
+    cfg = load_config(config)
+    cfg.model.backbone.init_cfg = None
+    expected = MODELS.build(cfg.model).state_dict()
+    state, counters, wrong = _fit_to(state, expected)
+    if wrong:
+        raise CheckpointError(f'the converted weights do not fit {config}; nothing written:\n  '
+                              + '\n  '.join(wrong))
+    unfilled = [k for k in expected if k not in state and not k.endswith('num_batches_tracked')]
+    _save(args.dst, state, dict(source='centermask2', config=config))
+    print(f'wrote {args.dst}: {len(state)} tensors for {osp.relpath(config, REPO)}')
+    if dropped_keys:
+        print(f'not weights, not written: {", ".join(dropped_keys)} (the config\'s '
+              'data_preprocessor normalises the input)')
+    if counters:
+        print(f'dropped {counters} BatchNorm num_batches_tracked counters: the model\'s frozen '
+              'BatchNorm keeps none (counters are not weights)')
+    if unfilled:
+        print(f'{len(unfilled)} model weights are not in the file and keep their initialisation:')
+        for key in unfilled:
+            print(f'  {key}')
+    return 0
+
+
+centermask2_main = main_of('centermask2_to_mmattn', _centermask2_parser, _run_centermask2)
+
+
+# ------------------------------------------------------------- mmpretrain
+def _mmpretrain_parser() -> argparse.ArgumentParser:
+    parser = _parser('mmpretrain_to_mmattn',
+                     'Extract the backbone of an mmpretrain (mmengine) checkpoint',
+                     'backbone-only checkpoint to write')
+    parser.add_argument('--prefix', default='backbone.', help='key prefix of the backbone')
+    return parser
+
+
+def _run_mmpretrain(args: argparse.Namespace) -> int:
+    from mmattn.utils.errors import CheckpointError
+    prefix = args.prefix if args.prefix.endswith('.') else args.prefix + '.'
+    weights = _read_weights(args.src, strip_module=True)
+    backbone = {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)}
+    if not backbone:
+        shown = ', '.join(sorted(weights)[:5])
+        raise CheckpointError(f'SRC {args.src!r}: no keys under --prefix {prefix!r} (it has '
+                              f'e.g. {shown})')
+    _save(args.dst, backbone, dict(source=osp.basename(args.src), prefix=prefix))
+    left = sorted(k for k in weights if not k.startswith(prefix))
+    print(f'wrote {args.dst}: {len(backbone)} tensors (keys under {prefix!r}, prefix removed)')
+    if left:
+        print(f'not written ({len(left)} keys outside the backbone): {", ".join(left[:8])}'
+              + (' ...' if len(left) > 8 else ''))
+    return 0
+
+
+mmpretrain_main = main_of('mmpretrain_to_mmattn', _mmpretrain_parser, _run_mmpretrain)

@@ -1,0 +1,290 @@
+"""Pre-flight checks of the datasets a run reads: folders and files exist, a
+COCO-format annotation file is one mmdet can read (and train on), the class
+names the config uses are its categories, and the images it lists exist.
+Each check returns problems (one line each) and notes; nothing is built."""
+import json
+import numbers
+import os.path as osp
+from typing import Iterator, List, Optional, Tuple
+
+from mmengine.config import Config
+
+_CLASSIFICATION_DATASETS = ('ImageNet', 'ImageNet21k', 'CustomDataset')
+_SHOWN = 3  # examples named per kind of problem
+
+
+def _datasets(node) -> Iterator[dict]:
+    """Leaf dataset configs, through wrappers (RepeatDataset, ConcatDataset...)."""
+    if isinstance(node, dict):
+        if any(key in node for key in ('ann_file', 'data_prefix', 'data_root')):
+            yield node
+        for key in ('dataset', 'datasets'):
+            if key in node:
+                yield from _datasets(node[key])
+    elif isinstance(node, (list, tuple)):
+        for item in node:
+            yield from _datasets(item)
+
+
+def _image_prefix(ds: dict) -> str:
+    prefix = ds.get('data_prefix')
+    if isinstance(prefix, dict):
+        return prefix.get('img') or prefix.get('img_path') or ''
+    if prefix:
+        return str(prefix)
+    return ds.get('split', '') if ds.get('type') in _CLASSIFICATION_DATASETS else ''
+
+
+def _missing_root_hint(ds: dict, root: str) -> str:
+    if ds.get('type') in _CLASSIFICATION_DATASETS:
+        return (f'expected ImageNet in mmpretrain\'s layout; a small synthetic one: '
+                f'python tools/misc/make_synthetic_imagenet.py {root}')
+    if '2017' in str(ds.get('ann_file', '')):
+        return ('expected COCO 2017 (annotations/instances_{train,val}2017.json, '
+                f'{{train,val}}2017/); to try the command on synthetic shapes: '
+                f'python tools/misc/make_synthetic_coco.py {root} --layout coco')
+    return ('expected a folder holding the dataset; a small synthetic one: '
+            f'python tools/misc/make_synthetic_coco.py {root}')
+
+
+def configured_classes(ds: dict) -> Optional[Tuple[str, ...]]:
+    """The class names a detection dataset config selects: its
+    ``metainfo.classes``, else its dataset type's default (COCO's 80)."""
+    classes = (ds.get('metainfo') or {}).get('classes')
+    if classes is None and ds.get('type'):
+        try:
+            from mmdet.registry import DATASETS
+            from mmdet.utils import register_all_modules
+            register_all_modules(init_default_scope=False)
+            dataset_cls = DATASETS.get(ds['type'])
+        except (ImportError, KeyError):
+            dataset_cls = None
+        classes = getattr(dataset_cls, 'METAINFO', {}).get('classes')
+    return tuple(classes) if classes else None
+
+
+def _names(items: List[str]) -> str:
+    return ', '.join(items[:_SHOWN]) + (' ...' if len(items) > _SHOWN else '')
+
+
+def _class_problems(loader: str, ds: dict, ann_path: str, categories: List[dict]) -> List[str]:
+    classes = configured_classes(ds)
+    if not classes or not categories:
+        return []
+    in_file = [c['name'] for c in categories]
+    missing = [c for c in classes if c not in in_file]
+    if not missing:
+        return []
+
+    def shown(names):
+        return ', '.join(repr(n) for n in names[:6]) + (' ...' if len(names) > 6 else '')
+    return [f'{loader}: {len(missing)} of the {len(classes)} class names the config uses are not '
+            f'categories of {ann_path!r}: {shown(missing)}; the file has {shown(in_file)}. '
+            f'Set the names with --cfg-options {loader}.dataset.metainfo.classes="(...)" '
+            f'(and the heads\' num_classes) or in the config\'s metainfo']
+
+
+# ----------------------------------------------------------- COCO annotations
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _segmentation_error(seg) -> Optional[str]:
+    if isinstance(seg, dict):
+        return None if {'counts', 'size'} <= set(seg) else \
+            "segmentation is a dict without 'counts' and 'size' (not RLE)"
+    if not isinstance(seg, list):
+        return f'segmentation is a {type(seg).__name__}, not a list of polygons or RLE'
+    for polygon in seg:
+        if not isinstance(polygon, list) or not all(_is_number(v) for v in polygon):
+            return 'segmentation holds a polygon that is not a list of numbers'
+    return None
+
+
+def _annotation_error(ann, image_ids: set, category_ids: set) -> Optional[str]:
+    """Why mmdet could not read this annotation, or None."""
+    if not isinstance(ann, dict):
+        return f'is a {type(ann).__name__}, not an object'
+    for key in ('image_id', 'category_id', 'bbox', 'area'):
+        if key not in ann:
+            return f"has no '{key}'"
+    bbox = ann['bbox']
+    if not isinstance(bbox, list) or len(bbox) != 4 or not all(_is_number(v) for v in bbox):
+        return f'bbox {bbox!r} is not [x, y, width, height]'
+    if not _is_number(ann['area']):
+        return f"area {ann['area']!r} is not a number"
+    if ann['image_id'] not in image_ids:
+        return f"image_id {ann['image_id']!r} is not the id of a listed image"
+    if ann['category_id'] not in category_ids:
+        return f"category_id {ann['category_id']!r} is not the id of a category"
+    if 'segmentation' in ann:
+        return _segmentation_error(ann['segmentation'])
+    return None
+
+
+def _trainable(ann: dict, with_mask: bool) -> bool:
+    """Whether mmdet trains on this annotation (CocoDataset's filter, and a
+    polygon of at least 3 points where masks are learnt)."""
+    _, _, w, h = ann['bbox']
+    if ann.get('ignore') or ann.get('iscrowd') or ann['area'] <= 0 or w < 1 or h < 1:
+        return False
+    seg = ann.get('segmentation')
+    if with_mask and isinstance(seg, list):
+        return any(len(p) >= 6 and len(p) % 2 == 0 for p in seg)
+    return True
+
+
+def coco_problems(loader: str, ann_path: str, data, needs_annotations: bool,
+                  with_mask: bool) -> Tuple[List[str], List[str]]:
+    """(problems, notes) of a COCO-format annotation file's content, with
+    every problem that would crash mmdet (or train on nothing) named once."""
+    shown = f'{loader}: annotation file {ann_path!r}'
+    if not isinstance(data, dict):
+        return [f'{shown} holds a JSON {type(data).__name__}; expected an object with '
+                '"images", "annotations" and "categories" (COCO format)'], []
+    required = ('images', 'annotations', 'categories') if needs_annotations \
+        else ('images', 'categories')
+    absent = [k for k in required if not isinstance(data.get(k), list)]
+    if absent:
+        return [f'{shown} has no list {", ".join(repr(k) for k in absent)}; a COCO-format '
+                'file has "images", "annotations" and "categories"'], []
+    problems = []
+    bad_images = [i for i, im in enumerate(data['images'])
+                  if not isinstance(im, dict) or not isinstance(im.get('file_name'), str)
+                  or 'id' not in im or not _is_number(im.get('width'))
+                  or not _is_number(im.get('height'))]
+    if bad_images:
+        problems.append(f"{shown}: {len(bad_images)} image record(s) lack 'id', 'file_name', "
+                        f"'width' or 'height' (e.g. images[{bad_images[0]}])")
+    bad_categories = [i for i, c in enumerate(data['categories'])
+                      if not isinstance(c, dict) or 'id' not in c or 'name' not in c]
+    if bad_categories:
+        problems.append(f"{shown}: {len(bad_categories)} categories lack 'id' or 'name' "
+                        f'(e.g. categories[{bad_categories[0]}])')
+    if problems:
+        return problems, []
+    image_ids = {im['id'] for im in data['images']}
+    category_ids = {c['id'] for c in data['categories']}
+    errors: dict = {}
+    for i, ann in enumerate(data.get('annotations') or []):
+        error = _annotation_error(ann, image_ids, category_ids)
+        if error:
+            errors.setdefault(error, []).append(f'annotations[{i}]')
+    for error, where in errors.items():
+        problems.append(f'{shown}: {len(where)} annotation(s) cannot be read: {error} '
+                        f'(e.g. {_names(where)})')
+    if problems or loader != 'train_dataloader':
+        return problems, []
+    anns = data['annotations']
+    trainable = sum(_trainable(ann, with_mask) for ann in anns)
+    reasons = ('boxes under 1 pixel or of zero area, crowd or ignored regions'
+               + (', polygons of fewer than 3 points' if with_mask else ''))
+    if anns and not trainable:
+        return [f'{shown}: none of its {len(anns)} annotations can be trained on ({reasons}); '
+                'training would see no object'], []
+    notes = []
+    if trainable < len(anns):
+        notes.append(f'{shown}: {len(anns) - trainable} of {len(anns)} annotations are skipped '
+                     f'in training ({reasons})')
+    return problems, notes
+
+
+def read_json(path: str, shown: str) -> Tuple[object, Optional[str]]:
+    """(content, None), or (None, the problem) for a file that is not
+    UTF-8 JSON."""
+    try:
+        with open(path, encoding='utf-8') as f:
+            return json.load(f), None
+    except UnicodeDecodeError:
+        return None, f'{shown} is not UTF-8 text (is it a JSON annotation file?)'
+    except json.JSONDecodeError as error:
+        return None, (f'{shown} is not valid JSON ({error.msg} at line {error.lineno}, '
+                      f'column {error.colno})')
+
+
+def _pipeline_loads_masks(ds: dict) -> bool:
+    return any(isinstance(step, dict) and str(step.get('type', '')).endswith('LoadAnnotations')
+               and step.get('with_mask') for step in ds.get('pipeline') or [])
+
+
+# ---------------------------------------------------------------- the checks
+def _listed_image_problems(loader: str, ann_path: str, img_dir: str,
+                           images: List[dict]) -> List[str]:
+    """Every image the annotation file lists exists and has a readable image
+    header (Pillow reads the header only, so this stays cheap)."""
+    from PIL import Image, UnidentifiedImageError
+    missing, unreadable = [], []
+    for im in images:
+        path = osp.join(img_dir, im['file_name'])
+        if not osp.isfile(path):
+            missing.append(path)
+            continue
+        try:
+            with Image.open(path):
+                pass
+        except (UnidentifiedImageError, OSError):
+            unreadable.append(path)
+    problems = []
+    for problem, paths in (('missing', missing), ('not readable as images', unreadable)):
+        if paths:
+            shown = ', '.join(repr(p) for p in paths[:3])
+            problems.append(f'{loader}: {len(paths)} image(s) listed in {ann_path!r} are '
+                            f'{problem}, e.g. {shown}')
+    return problems
+
+
+def dataset_problems(cfg: Config, loaders: List[str],
+                     max_json_mb: float = 64.0) -> Tuple[List[str], List[str]]:
+    """(problems, notes): a missing data_root, annotation file or image folder
+    of any dataset the ``loaders`` use; for COCO-format annotation files up to
+    ``max_json_mb`` (so not COCO train2017), anything mmdet could not read or
+    train on, class names the file lacks, and listed images that are missing or
+    not images."""
+    problems, notes = [], []
+    for loader in loaders:
+        dataloader = cfg.get(loader)
+        if not dataloader:
+            continue
+        for ds in _datasets(dataloader.get('dataset')):
+            root = ds.get('data_root') or ''
+            if root and '://' not in root and not osp.isdir(root):
+                problems.append(f'{loader}: data_root {root!r} does not exist; '
+                                f'{_missing_root_hint(ds, root)}')
+                continue
+            ann = ds.get('ann_file')
+            ann_path = osp.join(root, ann) if ann and not osp.isabs(ann) else ann
+            if ann_path and '://' not in ann_path and not osp.isfile(ann_path):
+                expected = ('a list of images' if ds.get('type') in _CLASSIFICATION_DATASETS
+                            else 'a COCO-format JSON')
+                problems.append(f'{loader}: annotation file {ann_path!r} does not exist; '
+                                f'expected {expected} (ann_file={ann!r} under '
+                                f'data_root={root!r})')
+                continue
+            prefix = _image_prefix(ds)
+            img_dir = osp.join(root, prefix) if not osp.isabs(prefix) else prefix
+            if '://' in img_dir:
+                continue
+            if not osp.isdir(img_dir):
+                problems.append(f'{loader}: image folder {img_dir!r} does not exist '
+                                f'(data_prefix={prefix!r} under data_root={root!r})')
+                continue
+            if not (ann_path and ann_path.endswith('.json')
+                    and osp.getsize(ann_path) <= max_json_mb * 2**20):
+                continue
+            data, error = read_json(ann_path, f'{loader}: annotation file {ann_path!r}')
+            if error:
+                problems.append(error)
+                continue
+            evaluator = cfg.get('test_evaluator') or {}
+            format_only = isinstance(evaluator, dict) and evaluator.get('format_only')
+            found, found_notes = coco_problems(
+                loader, ann_path, data,
+                needs_annotations=not (loader == 'test_dataloader' and format_only),
+                with_mask=_pipeline_loads_masks(ds))
+            notes += found_notes
+            if found:
+                problems += found
+                continue
+            problems += _class_problems(loader, ds, ann_path, data['categories'])
+            problems += _listed_image_problems(loader, ann_path, img_dir, data['images'])
+    return problems, notes

@@ -1,0 +1,101 @@
+"""Make the synthetic datasets (``tools/misc/make_synthetic_{coco,imagenet}.py``):
+
+    make_synthetic_coco OUT [--num-train N] [--num-val N] [--image-size PX]
+        [--max-objects N] [--seed S] [--layout synthetic|coco] [--overwrite]
+    make_synthetic_imagenet OUT [--num-classes 2..6] [--train-per-class N]
+        [--val-per-class N] [--image-size PX] [--seed S] [--overwrite]
+
+OUT must be new or empty; ``--overwrite`` replaces only a set an mmattn maker
+wrote there before, holding nothing else. A run that is interrupted (Ctrl-C,
+SIGTERM) leaves nothing behind; a staging folder left by a killed run is
+removed by the next run.
+"""
+import argparse
+import signal
+from typing import Dict
+
+from .command import CommandParser, main_of, non_negative_int, positive_int
+
+COCO_MIN_IMAGE_SIZE = 32
+IMAGENET_MIN_IMAGE_SIZE = 16
+
+
+def _terminate_as_interrupt() -> None:
+    """SIGTERM (a scheduler, ``kill``) unwinds like Ctrl-C, so that the staging
+    folder is removed."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f'signal {signum}')
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _print_paths(paths: Dict[str, str]) -> int:
+    for split, path in paths.items():
+        print(f'{split}: {path}')
+    return 0
+
+
+def _coco_parser() -> argparse.ArgumentParser:
+    parser = CommandParser(prog='make_synthetic_coco',
+                           description='Make the synthetic COCO-format shapes set')
+    parser.add_argument('out_dir', help='a new or empty folder')
+    parser.add_argument('--num-train', type=positive_int, default=400, metavar='N')
+    parser.add_argument('--num-val', type=positive_int, default=100, metavar='N')
+    parser.add_argument('--image-size', type=positive_int, default=128, metavar='PX',
+                        help=f'square image side, >= {COCO_MIN_IMAGE_SIZE} (default 128; shapes '
+                             'span 16 px to half the side, at most 64)')
+    parser.add_argument('--max-objects', type=positive_int, default=4, metavar='N')
+    parser.add_argument('--seed', type=non_negative_int, default=0)
+    parser.add_argument('--layout', choices=('synthetic', 'coco'), default='synthetic',
+                        help="'coco': COCO 2017's file names and 80 categories (the shapes "
+                             'are labelled book, kite, sports ball, frisbee)')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace a set this tool wrote in OUT before')
+    return parser
+
+
+def _run_coco(args: argparse.Namespace) -> int:
+    from mmattn.datasets.synthetic import make_synthetic_coco
+    from mmattn.utils.errors import UsageError
+    if args.image_size < COCO_MIN_IMAGE_SIZE:
+        raise UsageError(f'--image-size {args.image_size} is too small; expected >= '
+                         f'{COCO_MIN_IMAGE_SIZE}')
+    max_side = min(64, args.image_size // 2)
+    _terminate_as_interrupt()
+    return _print_paths(make_synthetic_coco(
+        args.out_dir, num_train=args.num_train, num_val=args.num_val,
+        image_size=args.image_size, max_objects=args.max_objects,
+        min_side=min(16, max_side), max_side=max_side, seed=args.seed, layout=args.layout,
+        overwrite=args.overwrite))
+
+
+def _imagenet_parser() -> argparse.ArgumentParser:
+    parser = CommandParser(prog='make_synthetic_imagenet',
+                           description='Make a synthetic texture set in ImageNet\'s layout')
+    parser.add_argument('out_dir', help='a new or empty folder')
+    parser.add_argument('--num-classes', type=int, default=6, choices=range(2, 7),
+                        metavar='2..6', help='one texture per class (default 6)')
+    parser.add_argument('--train-per-class', type=positive_int, default=100, metavar='N')
+    parser.add_argument('--val-per-class', type=positive_int, default=25, metavar='N')
+    parser.add_argument('--image-size', type=positive_int, default=64, metavar='PX',
+                        help=f'square image side, >= {IMAGENET_MIN_IMAGE_SIZE} (default 64)')
+    parser.add_argument('--seed', type=non_negative_int, default=0)
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace a set this tool wrote in OUT before')
+    return parser
+
+
+def _run_imagenet(args: argparse.Namespace) -> int:
+    from mmattn.datasets.synthetic import make_synthetic_imagenet
+    from mmattn.utils.errors import UsageError
+    if args.image_size < IMAGENET_MIN_IMAGE_SIZE:
+        raise UsageError(f'--image-size {args.image_size} is too small; expected >= '
+                         f'{IMAGENET_MIN_IMAGE_SIZE}')
+    _terminate_as_interrupt()
+    return _print_paths(make_synthetic_imagenet(
+        args.out_dir, num_classes=args.num_classes, train_per_class=args.train_per_class,
+        val_per_class=args.val_per_class, image_size=args.image_size, seed=args.seed,
+        overwrite=args.overwrite))
+
+
+coco_main = main_of('make_synthetic_coco', _coco_parser, _run_coco)
+imagenet_main = main_of('make_synthetic_imagenet', _imagenet_parser, _run_imagenet)

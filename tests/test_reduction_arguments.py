@@ -1,56 +1,11 @@
-"""One naming convention for every block's bottleneck width (timm's
-``rd_ratio``/``rd_channels``/``rd_divisor``), with the old names (``reduction``,
-``ratio``, ``se_ratio``, EPSANet's ``psa_reduction``) kept as deprecated aliases
-that build the very same modules."""
-import warnings
-
+"""One naming convention for every block's bottleneck width: timm's
+``rd_ratio``/``rd_channels``/``rd_divisor`` (EPSANet: ``psa_rd_ratio``)."""
 import pytest
 import torch.nn as nn
 
 from mmattn.models.layers import build_attention
 
 C = 64
-
-# name, extra constructor arguments, old spelling, new spelling
-ALIASES = [
-    ('se', {}, dict(reduction=4), dict(rd_ratio=1 / 4)),
-    ('cbam', {}, dict(reduction=8), dict(rd_ratio=1 / 8)),
-    ('scse', {}, dict(reduction=16), dict(rd_ratio=1 / 16)),
-    ('coord', {}, dict(reduction=4), dict(rd_ratio=1 / 4)),
-    ('sk', dict(min_channels=8), dict(reduction=4), dict(rd_ratio=1 / 4)),
-    ('psa', dict(out_channels=C), dict(reduction=4), dict(rd_ratio=1 / 4)),
-    ('nonlocal', {}, dict(reduction=4), dict(rd_ratio=1 / 4)),
-    ('cc', {}, dict(reduction=4), dict(rd_ratio=1 / 4)),
-    ('pam', {}, dict(reduction=4), dict(rd_ratio=1 / 4)),
-    ('danet', {}, dict(reduction=4), dict(rd_ratio=1 / 4)),
-    ('gc', {}, dict(ratio=1 / 8), dict(rd_ratio=1 / 8)),
-    ('mbconv_se', {}, dict(se_ratio=0.5), dict(rd_ratio=0.5)),
-]
-
-
-def _shapes(module: nn.Module) -> dict:
-    return {k: tuple(v.shape) for k, v in module.state_dict().items()}
-
-
-@pytest.mark.parametrize('name,extra,old,new', ALIASES, ids=[a[0] for a in ALIASES])
-def test_old_names_build_the_same_block_and_warn(name, extra, old, new):
-    with pytest.warns(FutureWarning) as record:
-        legacy = build_attention(name, C, **extra, **old)
-    (key, value), = old.items()
-    message = str(record[0].message)
-    assert f'{key}={value!r} is deprecated; use rd_ratio=' in message
-    with warnings.catch_warnings():
-        warnings.simplefilter('error')  # the new spelling warns about nothing
-        current = build_attention(name, C, **extra, **new)
-    assert _shapes(legacy) == _shapes(current)
-    default = build_attention(name, C, **extra)
-    assert _shapes(default) != _shapes(current), 'the test ratio must differ from the default'
-
-
-@pytest.mark.parametrize('name,extra,old,new', ALIASES, ids=[a[0] for a in ALIASES])
-def test_old_and_new_names_together_are_refused(name, extra, old, new):
-    with pytest.raises(ValueError, match='give only rd_ratio'):
-        build_attention(name, C, **extra, **old, rd_ratio=1 / 3)  # 1/3: no block's default
 
 
 def _hidden_width(block: nn.Module) -> int:
@@ -59,13 +14,10 @@ def _hidden_width(block: nn.Module) -> int:
 
 @pytest.mark.parametrize('r', [2, 3, 5, 7, 16])
 def test_rd_ratio_is_the_official_floor_division(r):
-    """``rd_ratio=1/r`` (a float, inexact for r=3, 5, 7) and the deprecated
-    ``reduction=r`` give exactly ``C // r`` hidden channels for every C."""
+    """``rd_ratio=1/r`` (a float, inexact for r=3, 5, 7) gives exactly
+    ``C // r`` hidden channels for every C."""
     for channels in range(r, 300):
         assert _hidden_width(build_attention('se', channels, rd_ratio=1 / r)) == channels // r
-        with pytest.warns(FutureWarning):
-            legacy = build_attention('se', channels, reduction=r)
-        assert _hidden_width(legacy) == channels // r
 
 
 def test_rd_channels_overrides_and_rd_divisor_rounds_to_the_nearest_multiple():
@@ -80,19 +32,14 @@ def test_rd_channels_overrides_and_rd_divisor_rounds_to_the_nearest_multiple():
     assert build_attention('sk', C).fc_reduce.conv.out_channels == 32
 
 
-def test_plugin_config_with_the_old_name_still_builds():
-    from mmcv.cnn import build_plugin_layer
-    with pytest.warns(FutureWarning, match='CBAM: reduction=8 is deprecated; use rd_ratio=1 / 8'):
-        _, layer = build_plugin_layer(dict(type='CBAM', reduction=8), postfix='_x', in_channels=C)
-    assert layer.channel_gate.mlp[0].out_features == C // 8
-
-
-def test_epsanet_psa_reduction_is_a_deprecated_name_for_psa_rd_ratio():
+def test_every_width_argument_has_one_name():
+    """No block takes the earlier spellings (nothing was released with them)."""
+    for name, old in [('se', 'reduction'), ('cbam', 'reduction'), ('gc', 'ratio'),
+                      ('mbconv_se', 'se_ratio')]:
+        with pytest.raises(TypeError, match=f"unexpected keyword argument '{old}'"):
+            build_attention(name, C, **{old: 4})
     from mmattn.models.backbones import EPSANet
-    with pytest.warns(FutureWarning, match='EPSANet: psa_reduction=8 is deprecated; use psa_rd_ratio=1 / 8'):
-        legacy = EPSANet(depth=50, psa_reduction=8)
-    current = EPSANet(depth=50, psa_rd_ratio=1 / 8)
-    assert _shapes(legacy) == _shapes(current)
-    assert legacy.layer1[0].conv2.se.fc1.out_channels == (64 // 4) // 8
-    with pytest.raises(ValueError, match='give only psa_rd_ratio'):
-        EPSANet(depth=50, psa_reduction=8, psa_rd_ratio=1 / 4)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'psa_reduction'"):
+        EPSANet(depth=50, psa_reduction=8)
+    assert EPSANet(depth=50, psa_rd_ratio=1 / 8).layer1[0].conv2.se.fc1.out_channels == \
+        (64 // 4) // 8

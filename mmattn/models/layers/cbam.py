@@ -9,7 +9,7 @@ from mmengine.model import BaseModule
 
 from mmattn.registry import register
 from .block_norms import NormsFollowBlockMixin
-from ..utils.arguments import check_int, deprecated_rd_ratio, reduced_channels
+from ..utils.arguments import check_int, reduced_channels
 from ..utils.functional import global_avg, global_max
 from .attention_probe import AttentionProbe
 
@@ -47,8 +47,7 @@ class CBAM(NormsFollowBlockMixin, BaseModule):
     residual inside the block (the residual is the host block's).
 
     Defaults follow the official code: ``C // 16`` hidden units (``rd_ratio``,
-    ``rd_channels``, ``rd_divisor`` as in timm; ``reduction=r`` is the
-    deprecated spelling of ``rd_ratio=1/r``), 7x7 spatial conv, BN with
+    ``rd_channels``, ``rd_divisor`` as in timm), 7x7 spatial conv, BN with
     ``eps=1e-5, momentum=0.01``. ``no_spatial=True`` gives the channel-only
     variant the official code also offers. ``norms_follow_block``: see
     ``block_norms.py`` (a backbone's ``norm_eval`` does not freeze this
@@ -63,12 +62,10 @@ class CBAM(NormsFollowBlockMixin, BaseModule):
                  spatial_kernel: int = 7,
                  no_spatial: bool = False,
                  norm_cfg: dict = dict(type='BN', eps=1e-5, momentum=0.01),
-                 norms_follow_block: bool = True, init_cfg=None,
-                 reduction: Optional[int] = None) -> None:
+                 norms_follow_block: bool = True, init_cfg=None) -> None:
         super().__init__(init_cfg)
         self.norms_follow_block = norms_follow_block
         name = type(self).__name__
-        rd_ratio = deprecated_rd_ratio(name, rd_ratio, 1 / 16, reduction=reduction)
         mid = reduced_channels(name, in_channels, rd_ratio, rd_channels, rd_divisor)
         check_int(name, 'spatial_kernel', spatial_kernel)
         if spatial_kernel % 2 == 0:

@@ -9,7 +9,7 @@ from mmengine.model import BaseModule
 
 from mmattn.registry import register
 from .block_norms import NormsFollowBlockMixin
-from ..utils.arguments import check_int, deprecated_rd_ratio, reduced_channels
+from ..utils.arguments import check_int, reduced_channels
 from ..utils.functional import hard_swish
 from .attention_probe import AttentionProbe
 
@@ -22,7 +22,7 @@ class CoordinateAttention(NormsFollowBlockMixin, BaseModule):
 
     Hidden width ``mip = max(min_channels, in_channels // 32)`` as officially
     (``rd_ratio=1/32``, ``min_channels=8``; ``rd_channels``/``rd_divisor`` as in
-    timm; ``reduction=r`` is the deprecated spelling of ``rd_ratio=1/r``).
+    timm).
     Layer names follow the official code (conv1, bn1, conv_h, conv_w). The
     official module also allows ``oup != inp``; as a plugin this block keeps
     the channel count. ``norms_follow_block``: see
@@ -33,12 +33,11 @@ class CoordinateAttention(NormsFollowBlockMixin, BaseModule):
     def __init__(self, in_channels: int, rd_ratio: float = 1 / 32,
                  rd_channels: Optional[int] = None, rd_divisor: int = 1, min_channels: int = 8,
                  norm_cfg: dict = dict(type='BN'), norms_follow_block: bool = True,
-                 init_cfg=None, reduction: Optional[int] = None) -> None:
+                 init_cfg=None) -> None:
         super().__init__(init_cfg)
         self.norms_follow_block = norms_follow_block
         name = type(self).__name__
         check_int(name, 'min_channels', min_channels)
-        rd_ratio = deprecated_rd_ratio(name, rd_ratio, 1 / 32, reduction=reduction)
         mip = reduced_channels(name, in_channels, rd_ratio, rd_channels, rd_divisor,
                                min_channels)
         self.in_channels = in_channels

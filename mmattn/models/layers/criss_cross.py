@@ -25,10 +25,8 @@ class RecurrentCrissCrossAttention(QueryKeyValueAttention):
     """
 
     def __init__(self, in_channels: int, recurrence: int = 2, rd_ratio: float = 1 / 8,
-                 rd_channels: Optional[int] = None, rd_divisor: int = 1, init_cfg=None,
-                 reduction: Optional[int] = None) -> None:
-        super().__init__(in_channels, rd_ratio, rd_channels, rd_divisor, init_cfg,
-                         reduction=reduction)
+                 rd_channels: Optional[int] = None, rd_divisor: int = 1, init_cfg=None) -> None:
+        super().__init__(in_channels, rd_ratio, rd_channels, rd_divisor, init_cfg)
         self.recurrence = check_int(type(self).__name__, 'recurrence', recurrence)
         self.probe = AttentionProbe('criss_cross')
 

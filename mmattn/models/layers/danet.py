@@ -8,7 +8,7 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from mmattn.registry import register
-from ..utils.arguments import check_int, deprecated_rd_ratio
+from ..utils.arguments import check_int
 from ..utils.functional import check_feature_map, flatten_spatial, fp32_bmm
 from .attention_probe import AttentionProbe
 from .query_key_value import QueryKeyValueAttention
@@ -21,10 +21,8 @@ class DANetPositionAttention(QueryKeyValueAttention):
     ``gamma`` starting at 0. Energy and softmax in float32 under autocast."""
 
     def __init__(self, in_channels: int, rd_ratio: float = 1 / 8,
-                 rd_channels: Optional[int] = None, rd_divisor: int = 1, init_cfg=None,
-                 reduction: Optional[int] = None) -> None:
-        super().__init__(in_channels, rd_ratio, rd_channels, rd_divisor, init_cfg,
-                         reduction=reduction)
+                 rd_channels: Optional[int] = None, rd_divisor: int = 1, init_cfg=None) -> None:
+        super().__init__(in_channels, rd_ratio, rd_channels, rd_divisor, init_cfg)
         self.probe = AttentionProbe('pairwise')
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -74,10 +72,8 @@ class DualAttention(BaseModule):
     layers, which this channel-preserving plugin leaves out."""
 
     def __init__(self, in_channels: int, rd_ratio: float = 1 / 8,
-                 rd_channels: Optional[int] = None, rd_divisor: int = 1, init_cfg=None,
-                 reduction: Optional[int] = None) -> None:
+                 rd_channels: Optional[int] = None, rd_divisor: int = 1, init_cfg=None) -> None:
         super().__init__(init_cfg)
-        rd_ratio = deprecated_rd_ratio(type(self).__name__, rd_ratio, 1 / 8, reduction=reduction)
         self.in_channels = in_channels
         self.pam = DANetPositionAttention(in_channels, rd_ratio, rd_channels, rd_divisor)
         self.cam = DANetChannelAttention(in_channels)

@@ -8,7 +8,7 @@ import torch
 from mmcv.cnn import ContextBlock
 
 from mmattn.registry import register
-from ..utils.arguments import check_choice, check_int, deprecated_rd_ratio, reduced_channels
+from ..utils.arguments import check_choice, check_int, reduced_channels
 from ..utils.functional import flatten_spatial, fp32_bmm, global_avg
 from .attention_probe import AttentionProbe
 
@@ -18,8 +18,7 @@ class GlobalContextBlock(ContextBlock):
     """mmcv's ``ContextBlock`` (attention pooling, channel-add fusion, the
     bottleneck's last conv zero-initialised) with ``int(C / 16)`` hidden
     channels by default as in the official GCNet configs (``rd_ratio``,
-    ``rd_channels``, ``rd_divisor`` as in timm; ``ratio`` is its deprecated
-    name), plus: the spatial softmax in float32 under
+    ``rd_channels``, ``rd_divisor`` as in timm), plus: the spatial softmax in float32 under
     autocast, channels_last support (``reshape``, ``mean`` instead of adaptive
     pooling), the zero init re-applied in ``init_weights()``, and
     ``ValueError`` for bad arguments instead of ``assert``.
@@ -28,8 +27,7 @@ class GlobalContextBlock(ContextBlock):
     def __init__(self, in_channels: int, rd_ratio: float = 1 / 16,
                  rd_channels: Optional[int] = None, rd_divisor: int = 1,
                  pooling_type: str = 'att',
-                 fusion_types: Sequence[str] = ('channel_add',),
-                 ratio: Optional[float] = None) -> None:
+                 fusion_types: Sequence[str] = ('channel_add',)) -> None:
         name = type(self).__name__
         check_int(name, 'in_channels', in_channels)
         check_choice(name, 'pooling_type', pooling_type, ('att', 'avg'))
@@ -39,7 +37,6 @@ class GlobalContextBlock(ContextBlock):
                              "('channel_add', 'channel_mul')")
         for fusion in fusion_types:
             check_choice(name, 'fusion_types', fusion, ('channel_add', 'channel_mul'))
-        rd_ratio = deprecated_rd_ratio(name, rd_ratio, 1 / 16, ratio=ratio)
         planes = reduced_channels(name, in_channels, rd_ratio, rd_channels, rd_divisor)
         # mmcv sizes the bottleneck as int(in_channels * ratio): this ratio gives `planes` exactly
         super().__init__(in_channels, Fraction(planes, in_channels), pooling_type, fusion_types)

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from mmattn.registry import register
-from ..utils.arguments import check_int, deprecated_rd_ratio, reduced_channels
+from ..utils.arguments import check_int, reduced_channels
 from ..utils.functional import global_avg
 from .attention_probe import AttentionProbe
 
@@ -23,19 +23,18 @@ class MBConvSqueezeExcitation(BaseModule):
     from the expanded channels the gate acts on (``in_channels`` here); it sits
     after the depthwise conv, before the projection. As a plugin with no block
     input given, ``block_in_channels`` defaults to ``in_channels``.
-    ``rd_ratio=0.25`` is the official ``se_ratio`` (still accepted, deprecated);
-    ``rd_channels``/``rd_divisor`` as in timm.
+    ``rd_ratio=0.25`` is the official ``se_ratio``; ``rd_channels``/``rd_divisor``
+    as in timm.
     """
 
     def __init__(self, in_channels: int, block_in_channels: Optional[int] = None,
                  rd_ratio: float = 0.25, rd_channels: Optional[int] = None,
-                 rd_divisor: int = 1, init_cfg=None, se_ratio: Optional[float] = None) -> None:
+                 rd_divisor: int = 1, init_cfg=None) -> None:
         super().__init__(init_cfg)
         name = type(self).__name__
         check_int(name, 'in_channels', in_channels)
         block_in_channels = in_channels if block_in_channels is None else block_in_channels
         check_int(name, 'block_in_channels', block_in_channels)
-        rd_ratio = deprecated_rd_ratio(name, rd_ratio, 0.25, se_ratio=se_ratio)
         reduced = reduced_channels(name, block_in_channels, rd_ratio, rd_channels, rd_divisor,
                                    min_channels=1)
         self.in_channels = in_channels

@@ -9,7 +9,7 @@ from mmcv.cnn import NonLocal2d
 from mmengine.model import constant_init, normal_init
 
 from mmattn.registry import register
-from ..utils.arguments import check_choice, deprecated_rd_ratio, reduced_channels
+from ..utils.arguments import check_choice, reduced_channels
 from ..utils.functional import flatten_spatial
 from .attention_probe import AttentionProbe
 
@@ -19,8 +19,7 @@ _MODES = ('embedded_gaussian', 'dot_product', 'gaussian', 'concatenation')
 @register(root=True)
 class NonLocalAttention(NonLocal2d):
     """mmcv's ``NonLocal2d`` (embedded Gaussian by default, ``C // 2`` embedding
-    channels (``rd_ratio=1/2``; ``reduction=r`` is the deprecated spelling of
-    ``rd_ratio=1/r``), energy
+    channels (``rd_ratio=1/2``), energy
     scaled by 1/sqrt(C'), output conv zero-initialised so the block starts as
     the identity) with three fixes:
 
@@ -34,9 +33,8 @@ class NonLocalAttention(NonLocal2d):
     def __init__(self, in_channels: int, rd_ratio: float = 1 / 2,
                  rd_channels: Optional[int] = None, rd_divisor: int = 1, use_scale: bool = True,
                  mode: str = 'embedded_gaussian', sub_sample: bool = False,
-                 zeros_init: bool = True, reduction: Optional[int] = None, **kwargs) -> None:
+                 zeros_init: bool = True, **kwargs) -> None:
         name = type(self).__name__
-        rd_ratio = deprecated_rd_ratio(name, rd_ratio, 1 / 2, reduction=reduction)
         inter = reduced_channels(name, in_channels, rd_ratio, rd_channels, rd_divisor)
         check_choice(name, 'mode', mode, _MODES)
         # mmcv sizes the embedding as in_channels // reduction: this one gives `inter` exactly

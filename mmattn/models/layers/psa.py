@@ -10,7 +10,7 @@ from mmengine.model import BaseModule
 
 from mmattn.registry import register
 from ..utils.arguments import (check_divisible, check_int, check_same_length,
-                               deprecated_rd_ratio, reduced_channels)
+                               reduced_channels)
 from ..utils.functional import global_avg
 from .attention_probe import AttentionProbe
 from .se import SqueezeExcitation
@@ -47,8 +47,7 @@ class PyramidSqueezeAttention(BaseModule):
             "small" setting (3, 5, 7, 9) / (1, 4, 8, 16).
         rd_ratio, rd_channels, rd_divisor: the SE's hidden width on the
             ``out_channels // S`` branch width (timm's convention); official
-            ``(out_channels // S) // 16``. ``reduction=r`` is the deprecated
-            spelling of ``rd_ratio=1/r``.
+            ``(out_channels // S) // 16``.
     """
 
     def __init__(self,
@@ -60,8 +59,7 @@ class PyramidSqueezeAttention(BaseModule):
                  rd_ratio: float = 1 / 16,
                  rd_channels: Optional[int] = None,
                  rd_divisor: int = 1,
-                 init_cfg=None,
-                 reduction: Optional[int] = None) -> None:
+                 init_cfg=None) -> None:
         super().__init__(init_cfg)
         name = type(self).__name__
         check_int(name, 'in_channels', in_channels)
@@ -84,7 +82,6 @@ class PyramidSqueezeAttention(BaseModule):
             check_int(name, 'groups', g)
             check_divisible(name, 'in_channels', in_channels, g, 'groups')
             check_divisible(name, f'out_channels//{num_branches}', split, g, 'groups')
-        rd_ratio = deprecated_rd_ratio(name, rd_ratio, 1 / 16, reduction=reduction)
         reduced_channels(name, split, rd_ratio, rd_channels, rd_divisor)
 
         self.in_channels = in_channels

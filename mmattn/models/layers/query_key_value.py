@@ -6,22 +6,19 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
-from ..utils.arguments import deprecated_rd_ratio, reduced_channels
+from ..utils.arguments import reduced_channels
 
 
 class QueryKeyValueAttention(BaseModule):
     """1x1 convs (with bias) to ``in_channels // 8`` (``rd_ratio=1/8``, the
-    official width; ``rd_channels``/``rd_divisor`` as in timm; ``reduction=r``
-    is the deprecated spelling of ``rd_ratio=1/r``) for query and key and to
+    official width; ``rd_channels``/``rd_divisor`` as in timm) for query and key and to
     ``in_channels`` for value, and ``gamma`` (starts at 0, so the block starts
     as the identity), named as in the official code."""
 
     def __init__(self, in_channels: int, rd_ratio: float = 1 / 8,
-                 rd_channels: Optional[int] = None, rd_divisor: int = 1, init_cfg=None,
-                 reduction: Optional[int] = None) -> None:
+                 rd_channels: Optional[int] = None, rd_divisor: int = 1, init_cfg=None) -> None:
         super().__init__(init_cfg)
         name = type(self).__name__
-        rd_ratio = deprecated_rd_ratio(name, rd_ratio, 1 / 8, reduction=reduction)
         mid = reduced_channels(name, in_channels, rd_ratio, rd_channels, rd_divisor)
         self.in_channels = in_channels
         self.query_conv = nn.Conv2d(in_channels, mid, 1)

@@ -8,7 +8,7 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from mmattn.registry import register
-from ..utils.arguments import check_choice, deprecated_rd_ratio
+from ..utils.arguments import check_choice
 from .attention_probe import AttentionProbe
 from .se import SqueezeExcitation
 
@@ -22,19 +22,16 @@ class SpatialChannelSqueezeExcitation(BaseModule):
     by the authors' later package; ``'mul'`` the product ``x*cSE*sSE``.
     The cSE hidden width ``rd_ratio=1/2`` is the authors' (their package's
     ``reduction_ratio=2``); segmentation_models.pytorch uses 1/16.
-    ``reduction=r`` is the deprecated spelling of ``rd_ratio=1/r``.
     """
 
     AGGREGATIONS = ('add', 'max', 'mul')
 
     def __init__(self, in_channels: int, rd_ratio: float = 1 / 2,
                  rd_channels: Optional[int] = None, rd_divisor: int = 1,
-                 aggregation: str = 'add', init_cfg=None,
-                 reduction: Optional[int] = None) -> None:
+                 aggregation: str = 'add', init_cfg=None) -> None:
         super().__init__(init_cfg)
         name = type(self).__name__
         check_choice(name, 'aggregation', aggregation, self.AGGREGATIONS)
-        rd_ratio = deprecated_rd_ratio(name, rd_ratio, 1 / 2, reduction=reduction)
         self.in_channels = in_channels
         self.aggregation = aggregation
         self.cse = SqueezeExcitation(in_channels, rd_ratio, rd_channels, rd_divisor)

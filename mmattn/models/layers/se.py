@@ -6,7 +6,7 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from mmattn.registry import register
-from ..utils.arguments import deprecated_rd_ratio, reduced_channels
+from ..utils.arguments import reduced_channels
 from ..utils.functional import global_avg
 from .attention_probe import AttentionProbe
 
@@ -25,15 +25,12 @@ class SqueezeExcitation(BaseModule):
         in_channels: channels of the input (and output).
         rd_ratio, rd_channels, rd_divisor: the hidden width, timm's convention
             (``reduced_channels``); the default is the paper's ``C // 16``.
-        reduction: deprecated name: ``reduction=r`` is ``rd_ratio=1/r``.
     """
 
     def __init__(self, in_channels: int, rd_ratio: float = 1 / 16,
-                 rd_channels: Optional[int] = None, rd_divisor: int = 1, init_cfg=None,
-                 reduction: Optional[int] = None) -> None:
+                 rd_channels: Optional[int] = None, rd_divisor: int = 1, init_cfg=None) -> None:
         super().__init__(init_cfg)
         name = type(self).__name__
-        rd_ratio = deprecated_rd_ratio(name, rd_ratio, 1 / 16, reduction=reduction)
         mid = reduced_channels(name, in_channels, rd_ratio, rd_channels, rd_divisor)
         self.in_channels = in_channels
         self.fc1 = nn.Conv2d(in_channels, mid, 1, bias=True)

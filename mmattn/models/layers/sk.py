@@ -8,7 +8,7 @@ from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 
 from mmattn.registry import register
-from ..utils.arguments import (check_divisible, check_int, deprecated_rd_ratio,
+from ..utils.arguments import (check_divisible, check_int,
                                reduced_channels)
 from ..utils.functional import global_avg
 from .attention_probe import AttentionProbe
@@ -25,8 +25,7 @@ class SelectiveKernel(BaseModule):
     across branches weighs them; the output is the weighted sum.
 
     Defaults: M=2, groups=32, r=16 (``rd_ratio=1/16``), L=32 (``min_channels``),
-    the paper's SKNet-50; ``rd_channels``/``rd_divisor`` as in timm, and
-    ``reduction=r`` is the deprecated spelling of ``rd_ratio=1/r``. The
+    the paper's SKNet-50; ``rd_channels``/``rd_divisor`` as in timm. The
     reducing conv has no bias (BN follows it); the selecting conv has one.
     """
 
@@ -42,8 +41,7 @@ class SelectiveKernel(BaseModule):
                  min_channels: int = 32,
                  norm_cfg: dict = dict(type='BN'),
                  act_cfg: dict = dict(type='ReLU'),
-                 init_cfg=None,
-                 reduction: Optional[int] = None) -> None:
+                 init_cfg=None) -> None:
         super().__init__(init_cfg)
         name = type(self).__name__
         out_channels = in_channels if out_channels is None else out_channels
@@ -53,7 +51,6 @@ class SelectiveKernel(BaseModule):
         check_int(name, 'num_branches', num_branches)
         check_int(name, 'groups', groups)
         check_int(name, 'min_channels', min_channels)
-        rd_ratio = deprecated_rd_ratio(name, rd_ratio, 1 / 16, reduction=reduction)
         check_divisible(name, 'in_channels', in_channels, groups, 'groups')
         check_divisible(name, 'out_channels', out_channels, groups, 'groups')
         self.in_channels = in_channels

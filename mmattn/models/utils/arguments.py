@@ -1,7 +1,6 @@
 """Argument checks shared by mmattn's blocks and backbones: each raises a
 ValueError that names the module, the argument, its value and what is valid."""
 import math
-import warnings
 from fractions import Fraction
 from typing import Any, Iterable, Optional, Sequence, Union
 
@@ -62,33 +61,6 @@ def reduced_channels(block: str, in_channels: int, rd_ratio: Ratio,
             f'{block}: in_channels={in_channels} with rd_ratio={shown} leaves '
             f'0 hidden channels; use rd_ratio >= 1/{in_channels} or set rd_channels')
     return mid
-
-
-def deprecated_rd_ratio(block: str, rd_ratio: Ratio, default: Ratio, new_name: str = 'rd_ratio',
-                        **old: Any) -> Ratio:
-    """``rd_ratio`` from a block's earlier argument name, with a FutureWarning:
-    ``reduction=r`` (an integer, the bottleneck is ``C // r``) becomes exactly
-    ``Fraction(1, r)``; ``ratio``/``se_ratio`` were already ratios. ``old``
-    holds the old names with ``None`` where not given; giving an old name and
-    a non-default ``rd_ratio`` together is an error. ``new_name``: what the
-    block calls its ``rd_ratio`` (e.g. EPSANet's ``psa_rd_ratio``)."""
-    given = {name: value for name, value in old.items() if value is not None}
-    if not given:
-        return rd_ratio
-    if len(given) > 1 or rd_ratio != default:
-        names = ', '.join(f'{k}={v!r}' for k, v in given.items())
-        raise ValueError(f'{block}: got {names} and {new_name}={rd_ratio!r}; give only '
-                         f'{new_name} (the others are its deprecated names)')
-    (name, value), = given.items()
-    if name.endswith('reduction'):
-        check_int(block, name, value)
-        new, spelled = Fraction(1, value), f'1 / {value}'
-    else:
-        new, spelled = value, repr(value)
-    warnings.warn(f'{block}: {name}={value!r} is deprecated; use {new_name}={spelled} '
-                  '(timm\'s rd_ratio/rd_channels/rd_divisor convention)', FutureWarning,
-                  stacklevel=3)
-    return new
 
 
 def check_divisible(block: str, arg: str, value: int, divisor: int,

@@ -1,7 +1,7 @@
 """EPSANet (Zhang et al., "EPSANet: An Efficient Pyramid Squeeze Attention
 Block on Convolutional Neural Network", 2021), as in ``murufeng/EPSANet:
 models/epsanet.py``, on top of mmdet's ResNet."""
-from typing import List, Optional, Sequence, Union
+from typing import List, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -9,67 +9,59 @@ from mmdet.models.backbones.resnet import Bottleneck, ResNet
 
 from mmattn.registry import register
 from ..layers import PyramidSqueezeAttention
-from ..utils import checkpoint_keeping_norm_stats
-from ..utils.arguments import check_choice, check_stage_arguments, deprecated_rd_ratio
-from ..utils.conv_bn_folding import FoldedConvBNCache, conv_bn, drop_folded, set_folding
-from ..utils.memory_format import (CHANNELS_LAST_CHOICES, computes_in_channels_last,
-                                   input_to_channels_last, outputs_to_nchw,
-                                   weights_to_channels_last)
+from ..utils.arguments import check_stage_arguments
+from ..utils.conv_bn_folding import FoldedConvBNCache, conv_bn
+from ..utils.forward_plan import FastPathsMixin, ForwardPlan, plan_forward, run_block
 from .pretrained import PretrainedWeightsMixin, split_pretrained
 
 
 class EPSABottleneck(Bottleneck):
     """mmdet's ResNet bottleneck with its 3x3 ``conv2`` replaced by PSA
     (the official ``EPSABlock``). The stride sits on PSA's convolutions
-    (``style='pytorch'``); everything else (norms, plugins, with_cp,
-    zero-init of the last norm) is mmdet's.
+    (``style='pytorch'``); everything else (norms, plugins, zero-init of the
+    last norm) is mmdet's, and so is the forward, except at inference, where
+    the conv-BN pairs run folded (``conv_bn_folding``; the BN after PSA stays
+    a BN). ``with_cp`` is ``checkpointed`` here and handed to mmdet's block as
+    False: mmdet's checkpoint would update BN statistics a second time during
+    the recomputation, ``run_block`` does not.
     """
 
     def __init__(self, inplanes: int, planes: int,
                  psa_kernels: Sequence[int] = (3, 5, 7, 9),
                  psa_groups: Sequence[int] = (1, 4, 8, 16),
-                 psa_rd_ratio: float = 1 / 16, **kwargs) -> None:
-        super().__init__(inplanes, planes, **kwargs)
+                 psa_rd_ratio: float = 1 / 16, with_cp: bool = False, **kwargs) -> None:
+        super().__init__(inplanes, planes, with_cp=False, **kwargs)
+        self.checkpointed = with_cp
         self.conv2 = PyramidSqueezeAttention(
             planes, planes, stride=self.conv2_stride, kernels=psa_kernels,
             groups=psa_groups, rd_ratio=psa_rd_ratio)
         self.folded = FoldedConvBNCache()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """mmdet's forward; under ``with_cp``, checkpointed so that the
-        recomputation leaves BN statistics alone (mmdet's updates them twice).
-        For inference, each conv-BN pair runs folded where ``can_fold`` allows
-        (``models/utils/conv_bn_folding.py``; the BN after PSA stays a BN)."""
-        if self.with_cp and self.training and torch.is_grad_enabled():
-            return checkpoint_keeping_norm_stats(self._forward_without_cp, x, module=self)
-        if not torch.is_grad_enabled() and not self.with_plugins:
-            return self._forward_folding(x)
-        return super().forward(x)
+        plan = plan_forward(self, x, self.checkpointed, self.folded.enabled)
+        if plan.fold and not self.with_plugins:
+            return self._forward_folded(x, plan)
+        return run_block(self, super().forward, x, plan)
 
-    def _forward_folding(self, x: torch.Tensor) -> torch.Tensor:
-        """mmdet's ``Bottleneck`` forward without plugins, pairs through ``conv_bn``."""
-        out = self.relu(conv_bn(self.conv1, self.norm1, x, self.folded))
+    def _forward_folded(self, x: torch.Tensor, plan: ForwardPlan) -> torch.Tensor:
+        """mmdet's ``Bottleneck`` forward without plugins, each conv-BN pair
+        through ``conv_bn``."""
+        out = self.relu(conv_bn(self.conv1, self.norm1, x, self.folded, plan.fold))
         out = self.relu(self.norm2(self.conv2(out)))
-        out = conv_bn(self.conv3, self.norm3, out, self.folded)
+        out = conv_bn(self.conv3, self.norm3, out, self.folded, plan.fold)
         identity = x
         if self.downsample is not None:
             if isinstance(self.downsample, nn.Sequential) and len(self.downsample) == 2:
-                identity = conv_bn(self.downsample[0], self.downsample[1], x, self.folded)
+                identity = conv_bn(self.downsample[0], self.downsample[1], x, self.folded,
+                                   plan.fold)
             else:
                 identity = self.downsample(x)
         out += identity
         return self.relu(out)
 
-    def _forward_without_cp(self, x: torch.Tensor) -> torch.Tensor:
-        with_cp, self.with_cp = self.with_cp, False
-        try:
-            return super().forward(x)
-        finally:
-            self.with_cp = with_cp
-
 
 @register()
-class EPSANet(PretrainedWeightsMixin, ResNet):
+class EPSANet(FastPathsMixin, PretrainedWeightsMixin, ResNet):
     """EPSANet-50/101 with mmdet's backbone contract.
 
     State-dict names equal the official model's (torchvision ResNet names plus
@@ -85,8 +77,7 @@ class EPSANet(PretrainedWeightsMixin, ResNet):
             default. The paper's "large" variant has no official code and is
             not offered (its group settings cannot be derived exactly).
         psa_rd_ratio: the hidden width of PSA's SE, relative to a branch's
-            width (official: ``// 16``); ``psa_reduction=r`` is its deprecated
-            spelling ``psa_rd_ratio=1/r``.
+            width (official: ``// 16``).
         channels_last: compute in NHWC (default True: PSA's grouped convs are
             several times faster, in training too), returning NCHW feature
             maps; numerically the same function. ``'auto'``: NHWC except for
@@ -119,11 +110,8 @@ class EPSANet(PretrainedWeightsMixin, ResNet):
                  strides: Sequence[int] = (1, 2, 2, 2),
                  stage_with_dcn: Sequence[bool] = (False, False, False, False),
                  dcn=None,
-                 psa_reduction: Optional[int] = None,
                  **kwargs) -> None:
         name = type(self).__name__
-        psa_rd_ratio = deprecated_rd_ratio(name, psa_rd_ratio, 1 / 16, 'psa_rd_ratio',
-                                           psa_reduction=psa_reduction)
         if depth not in self.arch_settings:
             raise ValueError(f'{name}: depth={depth!r} is invalid; expected one of '
                              f'{tuple(self.arch_settings)}')
@@ -133,8 +121,6 @@ class EPSANet(PretrainedWeightsMixin, ResNet):
             raise ValueError(f'{name}: strides={tuple(strides)} and dilations='
                              f'{tuple(dilations)} must have num_stages={num_stages} entries')
         check_stage_arguments(name, num_stages, out_indices, frozen_stages)
-        check_choice(name, 'channels_last', channels_last, CHANNELS_LAST_CHOICES)
-        check_choice(name, 'fold_conv_bn', fold_conv_bn, (True, False))
         if dcn is not None or any(stage_with_dcn):
             raise ValueError(f'{name}: dcn={dcn!r} is not supported; PSA replaces '
                              'the 3x3 conv that DCN would deform')
@@ -154,25 +140,12 @@ class EPSANet(PretrainedWeightsMixin, ResNet):
                          frozen_stages=frozen_stages, dilations=dilations,
                          strides=strides, stage_with_dcn=stage_with_dcn[:num_stages],
                          dcn=None, **kwargs)
-        self.channels_last = channels_last
-        self.folded = FoldedConvBNCache()  # the stem's folded conv-BN (inference)
-        set_folding(self, fold_conv_bn)
-        if channels_last is True:
-            weights_to_channels_last(self)
+        self.init_fast_paths(self.with_cp, channels_last, fold_conv_bn)
 
-    def forward(self, x):
-        if computes_in_channels_last(self.channels_last, self, x):
-            x = input_to_channels_last(x)
-        if self.deep_stem or torch.is_grad_enabled():
-            return outputs_to_nchw(super().forward(x))
-        # mmdet's ResNet forward, with the stem's conv-BN through conv_bn (inference).
-        x = self.maxpool(self.relu(conv_bn(self.conv1, self.norm1, x, self.folded)))
-        outs = []
-        for i, layer_name in enumerate(self.res_layers):
-            x = getattr(self, layer_name)(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return outputs_to_nchw(tuple(outs))
+    def forward_planned(self, x: torch.Tensor, plan: ForwardPlan) -> Tuple[torch.Tensor, ...]:
+        """mmdet's ``ResNet.forward``: the blocks plan their own checkpointing
+        and folding (the stem's conv-BN pair is not folded)."""
+        return ResNet.forward(self, x)
 
     def make_res_layer(self, **kwargs):
         return super().make_res_layer(psa_kernels=self.psa_kernels,
@@ -201,7 +174,3 @@ class EPSANet(PretrainedWeightsMixin, ResNet):
                     nn.init.zeros_(m.norm3.weight)
                     nn.init.zeros_(m.norm3.bias)
 
-    def train(self, mode: bool = True) -> 'EPSANet':
-        drop_folded(self)
-        super().train(mode)  # mmdet's ResNet.train returns None
-        return self

@@ -13,13 +13,9 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmattn.registry import register
 from ..layers import EffectiveSqueezeExcitation
-from ..utils import checkpoint_keeping_norm_stats
-from ..utils.conv_bn_folding import (FoldedConvBNCache, conv_bn, drop_folded, sequential_folding,
-                                      set_folding)
 from ..utils.arguments import check_choice, check_stage_arguments
-from ..utils.memory_format import (CHANNELS_LAST_CHOICES, computes_in_channels_last,
-                                   input_to_channels_last, outputs_to_nchw,
-                                   weights_to_channels_last)
+from ..utils.conv_bn_folding import FoldedConvBNCache, conv_bn, sequential_folding
+from ..utils.forward_plan import FastPathsMixin, ForwardPlan, plan_forward, run_block
 from .pretrained import PretrainedWeightsMixin
 
 # The seven official specs: stem widths, per-stage 3x3 widths, per-stage output
@@ -99,18 +95,17 @@ class OSABlock(nn.Module):
         self.ese = EffectiveSqueezeExcitation(out_ch) if with_ese else None
         self.folded = FoldedConvBNCache()
 
-    def _fuse(self, pieces: List[torch.Tensor]) -> torch.Tensor:
-        """The 1x1 conv over the concatenated pieces. Under ``with_cp``, and
+    def _fuse(self, pieces: List[torch.Tensor], plan: ForwardPlan) -> torch.Tensor:
+        """The 1x1 conv over the concatenated pieces. When checkpointed, and
         in CPU training steps, it is computed as the sum of per-piece 1x1
         convs (the weight's channel slices): the same function, but neither
         the concatenation nor its gradient is ever materialised. That bounds
         the peak memory of a checkpointed block's recomputation and, on CPUs,
-        saves mapping fresh pages for those large tensors (page faults per
-        VoVNet-39 step in docs/benchmarks.md)."""
+        saves mapping fresh pages for those large tensors (docs/benchmarks.md)."""
         conv, norm, relu = self.concat
-        cpu_training_step = torch.is_grad_enabled() and pieces[0].device.type == 'cpu'
-        if not (self.with_cp or cpu_training_step):
-            return relu(conv_bn(conv, norm, torch.cat(pieces, dim=1), self.folded))
+        cpu_training_step = plan.training_step and pieces[0].device.type == 'cpu'
+        if not (plan.checkpoint or cpu_training_step):
+            return relu(conv_bn(conv, norm, torch.cat(pieces, dim=1), self.folded, plan.fold))
         out, start = None, 0
         for piece in pieces:
             width = piece.shape[1]
@@ -119,28 +114,27 @@ class OSABlock(nn.Module):
             start += width
         return relu(norm(out))
 
-    def _forward(self, x: torch.Tensor) -> torch.Tensor:
-        # Conv-norm pairs run folded where can_fold allows (inference; see
+    def _forward(self, x: torch.Tensor, plan: ForwardPlan) -> torch.Tensor:
+        # Conv-norm pairs run folded where planned (inference; see
         # models/utils/conv_bn_folding.py), else as the modules they are.
         outputs = [x]
-        y = x if self.conv_reduction is None else sequential_folding(self.conv_reduction, x,
-                                                                     self.folded)
+        y = x if self.conv_reduction is None else \
+            sequential_folding(self.conv_reduction, x, self.folded, plan.fold)
         for layer in self.layers:
-            y = sequential_folding(layer, y, self.folded)
+            y = sequential_folding(layer, y, self.folded, plan.fold)
             outputs.append(y)
-        y = self._fuse(outputs)
+        y = self._fuse(outputs, plan)
         if self.ese is not None:
             y = self.ese(y)
         return y + x if self.identity else y
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and self.training and torch.is_grad_enabled():
-            return checkpoint_keeping_norm_stats(self._forward, x, module=self)
-        return self._forward(x)
+        plan = plan_forward(self, x, self.with_cp, self.folded.enabled)
+        return run_block(self, lambda t: self._forward(t, plan), x, plan)
 
 
 @register()
-class VoVNet(PretrainedWeightsMixin, BaseModule):
+class VoVNet(FastPathsMixin, PretrainedWeightsMixin, BaseModule):
     """VoVNetV2-eSE backbone with mmdet's backbone contract.
 
     Args:
@@ -206,8 +200,6 @@ class VoVNet(PretrainedWeightsMixin, BaseModule):
                                   layers_per_block=layers_per_block,
                                   blocks_per_stage=blocks_per_stage, depthwise=depthwise)
         check_choice(name, 'ese_position', ese_position, ('every', 'last'))
-        check_choice(name, 'channels_last', channels_last, CHANNELS_LAST_CHOICES)
-        check_choice(name, 'fold_conv_bn', fold_conv_bn, (True, False))
         num_stages = len(spec['stage_channels'])
         check_stage_arguments(name, num_stages, out_indices, frozen_stages)
         if stage_with_dcn is None:
@@ -224,8 +216,6 @@ class VoVNet(PretrainedWeightsMixin, BaseModule):
         self.out_indices = tuple(out_indices)
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
-        self.with_cp = with_cp
-        self.folded = FoldedConvBNCache()  # the stem's folded conv-norm pairs (inference)
 
         stem_ch = spec['stem_channels']
         if spec['depthwise']:
@@ -257,10 +247,8 @@ class VoVNet(PretrainedWeightsMixin, BaseModule):
             self.add_module(f'stage{stage_num}', stage)
             self.stage_names.append(f'stage{stage_num}')
             in_ch = spec['out_channels'][i]
-        self.channels_last = channels_last
-        set_folding(self, fold_conv_bn)
-        if channels_last is True:
-            weights_to_channels_last(self)
+        self.folded = FoldedConvBNCache()  # the stem's conv-BN pairs
+        self.init_fast_paths(with_cp, channels_last, fold_conv_bn)
         self._freeze_stages()
 
     @classmethod
@@ -326,22 +314,17 @@ class VoVNet(PretrainedWeightsMixin, BaseModule):
                 f'train from scratch: --cfg-options {cfg_path}.init_cfg=None '
                 f'{cfg_path}.frozen_stages=-1 {cfg_path}.norm_eval=False']
 
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        if computes_in_channels_last(self.channels_last, self, x):
-            x = input_to_channels_last(x)
-        if self.with_cp and self.training and torch.is_grad_enabled():
-            x = checkpoint_keeping_norm_stats(self.stem, x, module=self.stem)
-        else:
-            x = sequential_folding(self.stem, x, self.folded)
+    def forward_planned(self, x: torch.Tensor, plan: ForwardPlan) -> List[torch.Tensor]:
+        x = run_block(self.stem, lambda t: sequential_folding(self.stem, t, self.folded,
+                                                              plan.fold), x, plan)
         outs = []
         for i, name in enumerate(self.stage_names):
             x = getattr(self, name)(x)
             if i in self.out_indices:
                 outs.append(x)
-        return outputs_to_nchw(outs)
+        return outs
 
     def train(self, mode: bool = True) -> 'VoVNet':
-        drop_folded(self)
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:

@@ -10,20 +10,21 @@ recomputed whenever a source tensor changes (new storage or an in-place update:
 ``load_state_dict``, ``.to()``, an optimiser step). This saves the BN pass and,
 on CPUs, a fresh output buffer per pair (page faults for the largest maps).
 
-Folding applies only when it computes the same function (within float
-rounding, ~1e-6 relative): a ``_BatchNorm`` in eval mode with running
-statistics after a zero-padded ``nn.Conv2d``, autograd off (``no_grad`` /
-``inference_mode``), and neither module hooked (a hook must see its module
-run). It is skipped while ``torch.compile``, TorchScript or the ONNX exporter
-traces, which see the plain modules (and fold BNs themselves).
+Whether a forward folds at all (autograd off, not tracing, folding enabled)
+is decided by ``forward_plan.plan_forward``; each pair then folds only when
+it computes the same function (within float rounding, ~1e-6 relative):
+``can_fold``, a ``_BatchNorm`` in eval mode with running statistics after a
+zero-padded ``nn.Conv2d``, neither module hooked (a hook must see its module
+run).
 """
 from typing import Dict, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.nn.modules import module as module_hooks
 from torch.nn.modules.batchnorm import _BatchNorm
+
+from mmattn.utils.compat import global_module_hooks_present, module_hooked
 
 
 class FoldedConvBNCache:
@@ -65,23 +66,14 @@ def set_folding(module: nn.Module, enabled: bool) -> None:
         cache.clear()
 
 
-def _hooked(module: nn.Module) -> bool:
-    return bool(module._forward_hooks or module._forward_pre_hooks)
-
-
-def _tracing() -> bool:
-    return (torch.compiler.is_compiling() or torch.jit.is_tracing() or torch.jit.is_scripting()
-            or torch.onnx.is_in_onnx_export())
-
-
 def can_fold(conv: nn.Module, norm: nn.Module) -> bool:
-    """Whether ``norm(conv(x))`` may run as one folded convolution now."""
-    return (not torch.is_grad_enabled() and not _tracing()
-            and isinstance(conv, nn.Conv2d) and conv.padding_mode == 'zeros'
+    """Whether ``norm(conv(x))`` may run as one folded convolution (in a
+    forward that folds: see ``forward_plan``)."""
+    return (isinstance(conv, nn.Conv2d) and conv.padding_mode == 'zeros'
             and isinstance(norm, _BatchNorm) and not norm.training
             and norm.running_mean is not None and norm.running_var is not None
-            and not (_hooked(conv) or _hooked(norm))
-            and not (module_hooks._global_forward_hooks or module_hooks._global_forward_pre_hooks))
+            and not (module_hooked(conv) or module_hooked(norm))
+            and not global_module_hooks_present())
 
 
 def folded_parameters(conv: nn.Conv2d, norm: _BatchNorm,
@@ -112,13 +104,14 @@ def _is_channels_last(x: torch.Tensor) -> bool:
     return x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
 
 
-def conv_bn(conv: nn.Module, norm: nn.Module, x: torch.Tensor,
-            cache: FoldedConvBNCache) -> torch.Tensor:
-    """``norm(conv(x))``, as one folded convolution where :func:`can_fold`
-    allows (parameters from ``cache``), else by calling both modules. The
-    folded weight is stored in ``x``'s layout (NHWC for an NHWC input), so
-    oneDNN does not reorder the weight on every call."""
-    if not cache.enabled or not can_fold(conv, norm):
+def conv_bn(conv: nn.Module, norm: nn.Module, x: torch.Tensor, cache: FoldedConvBNCache,
+            fold: bool) -> torch.Tensor:
+    """``norm(conv(x))``: with ``fold`` (the forward's plan) and where
+    :func:`can_fold` allows, as one folded convolution (parameters from
+    ``cache``), else by calling both modules. The folded weight is stored in
+    ``x``'s layout (NHWC for an NHWC input), so oneDNN does not reorder the
+    weight on every call."""
+    if not fold or not can_fold(conv, norm):
         return norm(conv(x))
     layout = torch.channels_last if _is_channels_last(x) else torch.contiguous_format
     key = _sources_key(conv, norm, layout)
@@ -129,8 +122,8 @@ def conv_bn(conv: nn.Module, norm: nn.Module, x: torch.Tensor,
     return F.conv2d(x, entry[1], entry[2], conv.stride, conv.padding, conv.dilation, conv.groups)
 
 
-def sequential_folding(seq: nn.Sequential, x: torch.Tensor,
-                       cache: FoldedConvBNCache) -> torch.Tensor:
+def sequential_folding(seq: nn.Sequential, x: torch.Tensor, cache: FoldedConvBNCache,
+                       fold: bool) -> torch.Tensor:
     """``seq(x)``, with every convolution that is directly followed by a norm
     run as a pair through :func:`conv_bn`."""
     modules = list(seq)
@@ -138,7 +131,7 @@ def sequential_folding(seq: nn.Sequential, x: torch.Tensor,
     while i < len(modules):
         if (i + 1 < len(modules) and isinstance(modules[i], nn.Conv2d)
                 and isinstance(modules[i + 1], _BatchNorm)):
-            x = conv_bn(modules[i], modules[i + 1], x, cache)
+            x = conv_bn(modules[i], modules[i + 1], x, cache, fold)
             i += 2
         else:
             x = modules[i](x)

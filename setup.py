@@ -5,7 +5,6 @@ symbolic link to it, so a built wheel carries them as package data under
 ``mmattn/.mim/configs``, which is where mmengine looks for ``mmattn::`` bases.
 """
 import os.path as osp
-
 from setuptools import find_packages, setup
 
 HERE = osp.dirname(osp.abspath(__file__))
@@ -29,7 +28,9 @@ INSTALL_REQUIRES = [
 
 # Backbone export (tools/deployment/export_backbone_onnx.py).
 DEPLOY_REQUIRE = ['onnx', 'onnxruntime']
-TESTS_REQUIRE = ['pytest'] + DEPLOY_REQUIRE
+# The lint the test command runs first (settings in setup.cfg, as pre-commit's).
+LINT_REQUIRE = ['flake8==7.*', 'isort==5.13.*']
+TESTS_REQUIRE = ['pytest'] + DEPLOY_REQUIRE + LINT_REQUIRE
 
 
 def matching_torchvision() -> str:
@@ -58,7 +59,8 @@ setup(
     python_requires='>=3.8',
     packages=find_packages(include=['mmattn', 'mmattn.*']),
     include_package_data=False,
-    package_data={'mmattn': ['.mim/model-index.yml', '.mim/configs/**/*.py', '.mim/configs/**/*.md']},
+    package_data={'mmattn': ['.mim/model-index.yml',
+                             '.mim/configs/**/*.py', '.mim/configs/**/*.md']},
     install_requires=INSTALL_REQUIRES,
     extras_require={'tests': TESTS_REQUIRE, 'pretrain': PRETRAIN_REQUIRE,
                     'deploy': DEPLOY_REQUIRE},

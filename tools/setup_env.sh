@@ -68,7 +68,7 @@ import importlib, os, sys
 import mmdet, mmengine, pycocotools, mmattn
 assert os.path.samefile(os.path.dirname(mmattn.__file__), 'mmattn')
 if 'tests' in sys.argv[1]:
-    for name in ('pytest', 'onnx', 'onnxruntime'):
+    for name in ('pytest', 'onnx', 'onnxruntime', 'flake8', 'isort'):
         importlib.import_module(name)
 if 'pretrain' in sys.argv[1]:
     importlib.import_module('mmattn.pretrain')

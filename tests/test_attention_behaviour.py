@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
-from mmattn.models import ATTENTION_BLOCKS, CONV_REPLACING, build_attention
+from mmattn.models import ATTENTION_BLOCKS, build_attention
 
 NAMES = sorted(ATTENTION_BLOCKS)
 C = 64  # valid for every block's defaults (SK's groups=32, PSA's 16 per branch)
@@ -119,29 +119,40 @@ def test_plugin_blocks_take_in_channels_by_keyword(name):
 
 
 @pytest.mark.parametrize('name,kwargs,message', [
-    ('se', dict(in_channels=8, rd_ratio=1 / 16), 'SqueezeExcitation: in_channels=8 with rd_ratio=0.0625 leaves 0'),
+    ('se', dict(in_channels=8, rd_ratio=1 / 16),
+     'SqueezeExcitation: in_channels=8 with rd_ratio=0.0625 leaves 0'),
     ('se', dict(in_channels=0), "SqueezeExcitation: in_channels=0 is invalid"),
     ('cbam', dict(in_channels=8), 'CBAM: in_channels=8 with rd_ratio=0.0625 leaves 0'),
     ('cbam', dict(in_channels=64, spatial_kernel=4), 'CBAM: spatial_kernel=4 must be odd'),
     ('scse', dict(in_channels=64, aggregation='sum'), "aggregation='sum' is invalid"),
     ('psa', dict(in_channels=64, out_channels=62), 'out_channels=62 must be divisible by'),
-    ('psa', dict(in_channels=60, out_channels=64), 'PyramidSqueezeAttention: in_channels=60 must be divisible by groups=8'),
-    ('psa', dict(in_channels=64, out_channels=64, kernels=(3, 5), groups=(1, 4, 8)), 'must have the same length'),
+    ('psa', dict(in_channels=60, out_channels=64),
+     'PyramidSqueezeAttention: in_channels=60 must be divisible by groups=8'),
+    ('psa', dict(in_channels=64, out_channels=64, kernels=(
+        3, 5), groups=(1, 4, 8)), 'must have the same length'),
     ('psa', dict(in_channels=64, out_channels=64, kernels=(3, 4, 7, 9)), 'must all be odd'),
-    ('psa', dict(in_channels=32, out_channels=32, groups=(1, 2, 4, 8)), 'in_channels=8 with rd_ratio=0.0625 leaves 0'),
+    ('psa', dict(in_channels=32, out_channels=32, groups=(1, 2, 4, 8)),
+     'in_channels=8 with rd_ratio=0.0625 leaves 0'),
     ('sk', dict(in_channels=48), 'SelectiveKernel: in_channels=48 must be divisible by groups=32'),
-    ('nonlocal', dict(in_channels=1), 'NonLocalAttention: in_channels=1 with rd_ratio=0.5 leaves 0'),
+    ('nonlocal', dict(in_channels=1),
+     'NonLocalAttention: in_channels=1 with rd_ratio=0.5 leaves 0'),
     ('nonlocal', dict(in_channels=8, mode='softmax'), "mode='softmax' is invalid"),
-    ('cc', dict(in_channels=4), 'RecurrentCrissCrossAttention: in_channels=4 with rd_ratio=0.125 leaves 0'),
+    ('cc', dict(in_channels=4),
+     'RecurrentCrissCrossAttention: in_channels=4 with rd_ratio=0.125 leaves 0'),
     ('cc', dict(in_channels=64, recurrence=0), 'recurrence=0 is invalid'),
-    ('pam', dict(in_channels=4), 'DANetPositionAttention: in_channels=4 with rd_ratio=0.125 leaves 0'),
+    ('pam', dict(in_channels=4),
+     'DANetPositionAttention: in_channels=4 with rd_ratio=0.125 leaves 0'),
     ('eca', dict(in_channels=64, kernel_size=4), 'kernel_size=4 must be odd'),
     ('gc', dict(in_channels=8), 'GlobalContextBlock: in_channels=8 with rd_ratio=0.0625 leaves 0'),
-    ('gc', dict(in_channels=64, fusion_types=('channel_sum',)), "fusion_types='channel_sum' is invalid"),
+    ('gc', dict(in_channels=64, fusion_types=('channel_sum',)),
+     "fusion_types='channel_sum' is invalid"),
     ('mbconv_se', dict(in_channels=64, rd_ratio=0), 'rd_ratio=0 is invalid'),
     ('ese', dict(in_channels=64, gate='relu'), "gate='relu' is invalid"),
-    ('coord', dict(in_channels=64, rd_ratio=1.5), 'CoordinateAttention: rd_ratio=1.5 is invalid; expected a number in (0, 1]'),
-    ('se', dict(in_channels=64, rd_ratio=16), 'rd_ratio=16 is invalid; expected a number in (0, 1], e.g. 1/16 (the old reduction=16 is rd_ratio=1/16)'),
+    ('coord', dict(in_channels=64, rd_ratio=1.5),
+     'CoordinateAttention: rd_ratio=1.5 is invalid; expected a number in (0, 1]'),
+    ('se', dict(in_channels=64, rd_ratio=16),
+     'rd_ratio=16 is invalid; expected a number in (0, 1], e.g. 1/16 '
+     '(the old reduction=16 is rd_ratio=1/16)'),
     ('sk', dict(in_channels=64, rd_channels=0), 'SelectiveKernel: rd_channels=0 is invalid'),
     ('cbam', dict(in_channels=64, rd_divisor=0), 'CBAM: rd_divisor=0 is invalid'),
 ])
@@ -297,13 +308,14 @@ def test_blocks_build_as_plugins_outside_mmdet_scope():
 def test_block_names_shadow_no_name_of_any_codebase():
     """Blocks live in the root registry; no codebase scope may hold the same
     names (theirs would then win in that scope)."""
-    from mmengine.registry import MODELS as ROOT
     from mmdet.registry import MODELS as MMDET
+    from mmengine.registry import MODELS as ROOT
     scopes = [MMDET]
     try:
-        import mmattn.pretrain  # noqa: F401
         from mmpretrain.registry import MODELS as MMPRETRAIN
         from mmpretrain.utils import register_all_modules
+
+        import mmattn.pretrain  # noqa: F401
         register_all_modules(init_default_scope=False)
         scopes.append(MMPRETRAIN)
     except ImportError:
@@ -348,3 +360,16 @@ def test_plugin_norms_train_under_norm_eval_but_not_in_frozen_stages(block):
     stats = [m.running_var.clone() for m in norms]
     pretrained_with_blocks(torch.randn(2, 3, 64, 64))
     assert all(torch.equal(m.running_var, s) for m, s in zip(norms, stats))
+
+
+def test_block_file_class_and_key_agree():
+    """A block's file is named after its factory key, or its docstring says
+    why not; the factory table is what registration produced."""
+    import sys
+
+    from mmengine.registry import MODELS
+    for key, cls in ATTENTION_BLOCKS.items():
+        module = sys.modules[cls.__module__]
+        stem = module.__name__.rsplit('.', 1)[1]
+        assert key == stem or f"``'{key}'``" in module.__doc__, (key, module.__name__)
+        assert MODELS.get(cls.__name__) is cls

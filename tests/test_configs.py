@@ -5,10 +5,9 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config
-
 from mmdet.registry import MODELS
 from mmdet.testing import demo_mm_inputs
+from mmengine.config import Config
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 ALL_CONFIGS = sorted(p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
@@ -74,3 +73,20 @@ def test_attention_configs_place_the_block(name):
     block = getattr(backbone, f'layer{stages.index(True) + 1}')[0]
     for pos in ('after_conv1', 'after_conv2', 'after_conv3'):
         assert bool(getattr(block, f'{pos}_plugin_names')) == (pos == position)
+
+
+def test_every_registered_mmattn_backbone_gives_advice_for_missing_weights():
+    """The pre-flight asks the backbone what to do when its weights are
+    missing; a backbone that does not say would leave the user with nothing."""
+    from mmdet.registry import MODELS
+
+    from mmattn.models.backbones.pretrained import PretrainedWeightsMixin
+    backbones = {name: cls for name, cls in MODELS.module_dict.items()
+                 if cls.__module__.startswith('mmattn.models.backbones')}
+    assert {'EPSANet', 'VoVNet'} <= set(backbones)
+    for name, cls in backbones.items():
+        assert issubclass(cls, PretrainedWeightsMixin), name
+        assert 'missing_weights_advice' in vars(cls), f'{name} gives no advice'
+        advice = cls.missing_weights_advice('model.backbone', {'type': name})
+        assert advice and all(isinstance(a, str) and a for a in advice), name
+        assert any('model.backbone.init_cfg' in a for a in advice), name

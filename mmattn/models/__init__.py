@@ -1,6 +1,7 @@
-"""mmattn's models, registered in mmdet's MODELS: attention blocks (``layers``,
-also in mmengine's root registry), backbones, and CenterMask's parts
-(``dense_heads``, ``roi_heads``, ``detectors``)."""
+"""mmattn's models, laid out as mmdet's: attention blocks (``layers``, registered
+in mmengine's root MODELS registry, where every codebase's scope finds them),
+backbones and CenterMask's parts (``dense_heads``, ``roi_heads``,
+``detectors``), registered in mmdet's MODELS."""
 from .backbones import *  # noqa: F401,F403
 from .dense_heads import *  # noqa: F401,F403
 from .detectors import *  # noqa: F401,F403

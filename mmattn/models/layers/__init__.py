@@ -1,4 +1,6 @@
-"""Attention blocks, one per file; ``build_attention`` builds one by name."""
+"""Attention blocks, one per file, each registered with ``@attention_block(key)``
+(``factory.py``), which also lists it for ``build_attention(key, channels)``.
+Importing a block's module here is what registers it."""
 from .attention_probe import PROBE_LAYOUTS, AttentionProbe
 from .cbam import CBAM
 from .coord_attention import CoordinateAttention
@@ -6,8 +8,8 @@ from .criss_cross import RecurrentCrissCrossAttention
 from .danet import DANetChannelAttention, DANetPositionAttention, DualAttention
 from .eca import EfficientChannelAttention
 from .ese import EffectiveSqueezeExcitation
+from .factory import ATTENTION_BLOCKS, CONV_REPLACING, attention_block, build_attention
 from .frozen_batch_norm import FrozenBatchNorm2d
-from .factory import ATTENTION_BLOCKS, CONV_REPLACING, build_attention
 from .global_context import GlobalContextBlock
 from .mbconv_se import MBConvSqueezeExcitation
 from .non_local import NonLocalAttention
@@ -18,10 +20,10 @@ from .sk import SelectiveKernel
 from .spatial_attention import SpatialAttentionModule
 
 __all__ = [
-    'AttentionProbe', 'PROBE_LAYOUTS', 'ATTENTION_BLOCKS', 'CONV_REPLACING', 'build_attention', 'CBAM', 'FrozenBatchNorm2d',
-    'CoordinateAttention', 'RecurrentCrissCrossAttention', 'DANetChannelAttention',
-    'DANetPositionAttention', 'DualAttention', 'EfficientChannelAttention',
-    'EffectiveSqueezeExcitation', 'GlobalContextBlock', 'MBConvSqueezeExcitation',
-    'NonLocalAttention', 'PyramidSqueezeAttention', 'SpatialChannelSqueezeExcitation',
-    'SqueezeExcitation', 'SelectiveKernel', 'SpatialAttentionModule'
+    'AttentionProbe', 'PROBE_LAYOUTS', 'ATTENTION_BLOCKS', 'CONV_REPLACING', 'attention_block',
+    'build_attention', 'FrozenBatchNorm2d', 'SqueezeExcitation', 'EffectiveSqueezeExcitation',
+    'PyramidSqueezeAttention', 'CBAM', 'SpatialChannelSqueezeExcitation', 'CoordinateAttention',
+    'NonLocalAttention', 'RecurrentCrissCrossAttention', 'DANetPositionAttention',
+    'DANetChannelAttention', 'DualAttention', 'SelectiveKernel', 'MBConvSqueezeExcitation',
+    'EfficientChannelAttention', 'GlobalContextBlock', 'SpatialAttentionModule'
 ]

@@ -7,11 +7,11 @@ import torch.nn as nn
 from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 
-from mmattn.registry import register
-from .block_norms import NormsFollowBlockMixin
 from ..utils.arguments import check_int, reduced_channels
 from ..utils.functional import global_avg, global_max
 from .attention_probe import AttentionProbe
+from .block_norms import NormsFollowBlockMixin
+from .factory import attention_block
 
 
 class _ChannelGate(nn.Module):
@@ -41,7 +41,7 @@ class _SpatialGate(nn.Module):
         return torch.sigmoid(self.bn(self.conv(pooled)))
 
 
-@register(root=True)
+@attention_block('cbam')
 class CBAM(NormsFollowBlockMixin, BaseModule):
     """CBAM: channel gate then spatial gate, ``x * Mc(x)`` then ``* Ms(.)``; no
     residual inside the block (the residual is the host block's).

@@ -1,5 +1,8 @@
 """Coordinate Attention (Hou et al., CVPR 2021), as in
-``houqb/CoordAttention: coordatt.py``."""
+``houqb/CoordAttention: coordatt.py``.
+
+Factory key ``'coord'``: the file says what the short key abbreviates.
+"""
 from typing import Optional
 
 import torch
@@ -7,14 +10,14 @@ import torch.nn as nn
 from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 
-from mmattn.registry import register
-from .block_norms import NormsFollowBlockMixin
 from ..utils.arguments import check_int, reduced_channels
 from ..utils.functional import hard_swish
 from .attention_probe import AttentionProbe
+from .block_norms import NormsFollowBlockMixin
+from .factory import attention_block
 
 
-@register(root=True)
+@attention_block('coord')
 class CoordinateAttention(NormsFollowBlockMixin, BaseModule):
     """Pool along W and along H, a shared 1x1 conv (bias) -> BN -> h_swish on
     the two concatenated strips, then one 1x1 conv (bias) + sigmoid per

@@ -1,16 +1,20 @@
 """Recurrent criss-cross attention (Huang et al., "CCNet: Criss-Cross Attention
-for Semantic Segmentation", ICCV 2019), as in ``speedinghzl/CCNet``."""
+for Semantic Segmentation", ICCV 2019), as in ``speedinghzl/CCNet``.
+
+Factory key ``'cc'``, after the network's name (CCNet); the file names the
+mechanism.
+"""
 from typing import Optional
 
 import torch
 
-from mmattn.registry import register
 from ..utils.arguments import check_int
 from .attention_probe import AttentionProbe
+from .factory import attention_block
 from .query_key_value import QueryKeyValueAttention
 
 
-@register(root=True)
+@attention_block('cc')
 class RecurrentCrissCrossAttention(QueryKeyValueAttention):
     """Each position attends to the H + W - 1 positions of its row and column
     (the centre counted once: its column energy is masked with -inf, as in the

@@ -1,20 +1,25 @@
 """Position and channel attention of DANet (Fu et al., "Dual Attention Network
 for Scene Segmentation", CVPR 2019), as in ``junfu1115/DANet:
-encoding/nn/da_att.py``."""
+encoding/nn/da_att.py``.
+
+One file for the paper's two attentions and their sum, under the paper's
+own names: factory keys ``'pam'`` (position), ``'cam'`` (channel) and
+``'danet'`` (both).
+"""
 from typing import Optional
 
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
-from mmattn.registry import register
 from ..utils.arguments import check_int
 from ..utils.functional import check_feature_map, flatten_spatial, fp32_bmm
 from .attention_probe import AttentionProbe
+from .factory import attention_block
 from .query_key_value import QueryKeyValueAttention
 
 
-@register(root=True)
+@attention_block('pam')
 class DANetPositionAttention(QueryKeyValueAttention):
     """PAM: Q, K (1x1 to C//8) and V (1x1 to C); softmax over the HW x HW
     energy (no scaling, as in the official code); ``gamma * out + x`` with
@@ -36,7 +41,7 @@ class DANetPositionAttention(QueryKeyValueAttention):
         return self.gamma * out.reshape(x.shape) + x
 
 
-@register(root=True)
+@attention_block('cam')
 class DANetChannelAttention(BaseModule):
     """CAM: no convolutions; energy = X X^T (C x C),
     ``softmax(max(energy) - energy)`` (the official code's row-max trick, which
@@ -63,7 +68,7 @@ class DANetChannelAttention(BaseModule):
         return self.gamma * out.reshape(x.shape) + x
 
 
-@register(root=True)
+@attention_block('danet')
 class DualAttention(BaseModule):
     """DANet's two attentions in parallel, fused by sum as its head does
     (``feat_sum = sa + sc``). The residual is counted once,

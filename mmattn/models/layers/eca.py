@@ -7,10 +7,10 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
-from mmattn.registry import register
 from ..utils.arguments import check_int
 from ..utils.functional import check_feature_map, global_avg
 from .attention_probe import AttentionProbe
+from .factory import attention_block
 
 
 def eca_kernel_size(channels: int, gamma: int = 2, beta: int = 1) -> int:
@@ -19,7 +19,7 @@ def eca_kernel_size(channels: int, gamma: int = 2, beta: int = 1) -> int:
     return t if t % 2 else t + 1
 
 
-@register(root=True)
+@attention_block('eca')
 class EfficientChannelAttention(BaseModule):
     """GAP -> 1D conv (no bias) across channels -> sigmoid -> x * s.
 

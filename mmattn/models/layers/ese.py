@@ -4,13 +4,13 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
-from mmattn.registry import register
 from ..utils.arguments import check_choice, check_int
 from ..utils.functional import global_avg, hard_sigmoid
 from .attention_probe import AttentionProbe
+from .factory import attention_block
 
 
-@register(root=True)
+@attention_block('ese')
 class EffectiveSqueezeExcitation(BaseModule):
     """eSE: GAP -> one 1x1 conv C->C (bias) -> hard sigmoid -> x * s.
 

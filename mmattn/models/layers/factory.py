@@ -1,56 +1,38 @@
-"""Build an attention block by short name."""
-from typing import Dict, Type
+"""The attention-block factory: ``@attention_block(key)`` registers a block
+class in mmengine's root ``MODELS`` registry (so every codebase's configs and
+plugins find it) and in ``ATTENTION_BLOCKS`` under its short key, from which
+``build_attention(key, in_channels)`` builds it. A block's file is named after
+its key (``cbam.py``: ``'cbam'``), or its docstring says why not."""
+from typing import Callable, Dict, Set, Type
 
 import torch.nn as nn
 
-from .cbam import CBAM
-from .coord_attention import CoordinateAttention
-from .criss_cross import RecurrentCrissCrossAttention
-from .danet import DANetChannelAttention, DANetPositionAttention, DualAttention
-from .eca import EfficientChannelAttention
-from .ese import EffectiveSqueezeExcitation
-from .global_context import GlobalContextBlock
-from .mbconv_se import MBConvSqueezeExcitation
-from .non_local import NonLocalAttention
-from .psa import PyramidSqueezeAttention
-from .scse import SpatialChannelSqueezeExcitation
-from .se import SqueezeExcitation
-from .sk import SelectiveKernel
-from .spatial_attention import SpatialAttentionModule
+from mmattn.registry import register
 
-ATTENTION_BLOCKS: Dict[str, Type[nn.Module]] = {
-    'se': SqueezeExcitation,
-    'ese': EffectiveSqueezeExcitation,
-    'psa': PyramidSqueezeAttention,
-    'cbam': CBAM,
-    'scse': SpatialChannelSqueezeExcitation,
-    'coord': CoordinateAttention,
-    'nonlocal': NonLocalAttention,
-    'cc': RecurrentCrissCrossAttention,
-    'pam': DANetPositionAttention,
-    'cam': DANetChannelAttention,
-    'danet': DualAttention,
-    'sk': SelectiveKernel,
-    'mbconv_se': MBConvSqueezeExcitation,
-    'eca': EfficientChannelAttention,
-    'gc': GlobalContextBlock,
-    'sam': SpatialAttentionModule,
-}
-
+ATTENTION_BLOCKS: Dict[str, Type[nn.Module]] = {}
 # Blocks that replace a convolution (they take out_channels and stride) rather
-# than gate a feature map; used by backbones, not as ResNet plugins.
-CONV_REPLACING = frozenset({'psa', 'sk'})
+# than gate a feature map; out_channels defaults to in_channels.
+CONV_REPLACING: Set[str] = set()
+
+
+def attention_block(key: str, replaces_conv: bool = False) -> Callable[[Type], Type]:
+    """Class decorator: register the block and list it under ``key``."""
+    def decorate(cls: Type[nn.Module]) -> Type[nn.Module]:
+        if key in ATTENTION_BLOCKS and ATTENTION_BLOCKS[key] is not cls:
+            raise KeyError(f'attention block key {key!r} is taken by '
+                           f'{ATTENTION_BLOCKS[key].__qualname__}')
+        register(root=True)(cls)
+        ATTENTION_BLOCKS[key] = cls
+        if replaces_conv:
+            CONV_REPLACING.add(key)
+        return cls
+    return decorate
 
 
 def build_attention(name: str, in_channels: int, **kwargs) -> nn.Module:
     """Build the attention block called ``name`` on ``in_channels`` channels.
-
-    ``psa`` and ``sk`` replace a convolution; when ``out_channels`` is not given
-    they keep the channel count. Other keyword arguments go to the block.
-    """
+    Keyword arguments go to the block's constructor."""
     if name not in ATTENTION_BLOCKS:
         raise ValueError(f'build_attention: name={name!r} is unknown; valid names: '
                          f'{", ".join(sorted(ATTENTION_BLOCKS))}')
-    if name in CONV_REPLACING:
-        kwargs.setdefault('out_channels', in_channels)
     return ATTENTION_BLOCKS[name](in_channels, **kwargs)

@@ -1,19 +1,22 @@
 """Global Context block (Cao et al., "GCNet: Non-local Networks Meet
 Squeeze-Excitation Networks and Beyond", ICCVW 2019), extending mmcv's
-``ContextBlock``."""
-from fractions import Fraction
+``ContextBlock``.
+
+Factory key ``'gc'``, after the network's name (GCNet); the file names the
+block.
+"""
 from typing import Optional, Sequence
 
 import torch
 from mmcv.cnn import ContextBlock
 
-from mmattn.registry import register
 from ..utils.arguments import check_choice, check_int, reduced_channels
 from ..utils.functional import flatten_spatial, fp32_bmm, global_avg
 from .attention_probe import AttentionProbe
+from .factory import attention_block
 
 
-@register(root=True)
+@attention_block('gc')
 class GlobalContextBlock(ContextBlock):
     """mmcv's ``ContextBlock`` (attention pooling, channel-add fusion, the
     bottleneck's last conv zero-initialised) with ``int(C / 16)`` hidden
@@ -38,8 +41,9 @@ class GlobalContextBlock(ContextBlock):
         for fusion in fusion_types:
             check_choice(name, 'fusion_types', fusion, ('channel_add', 'channel_mul'))
         planes = reduced_channels(name, in_channels, rd_ratio, rd_channels, rd_divisor)
-        # mmcv sizes the bottleneck as int(in_channels * ratio): this ratio gives `planes` exactly
-        super().__init__(in_channels, Fraction(planes, in_channels), pooling_type, fusion_types)
+        # mmcv sizes the bottleneck as int(in_channels * ratio): half a channel more
+        # than `planes` gives exactly `planes` whatever the float rounding
+        super().__init__(in_channels, (planes + 0.5) / in_channels, pooling_type, fusion_types)
         self.probe = AttentionProbe('spatial_softmax')
 
     def init_weights(self) -> None:

@@ -8,13 +8,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 
-from mmattn.registry import register
 from ..utils.arguments import check_int, reduced_channels
 from ..utils.functional import global_avg
 from .attention_probe import AttentionProbe
+from .factory import attention_block
 
 
-@register(root=True)
+@attention_block('mbconv_se')
 class MBConvSqueezeExcitation(BaseModule):
     """GAP -> 1x1 conv (bias) to ``max(1, int(block_in_channels * rd_ratio))``
     -> SiLU -> 1x1 conv (bias) back to ``in_channels`` -> sigmoid -> x * s.

@@ -1,6 +1,9 @@
 """Non-local block (Wang et al., "Non-local Neural Networks", CVPR 2018),
-extending mmcv's ``NonLocal2d``."""
-from fractions import Fraction
+extending mmcv's ``NonLocal2d``.
+
+Factory key ``'nonlocal'`` (the paper's word; ``non_local`` is the
+module name Python allows, ``nonlocal`` being a keyword).
+"""
 from typing import Optional
 
 import torch
@@ -8,15 +11,15 @@ import torch.nn as nn
 from mmcv.cnn import NonLocal2d
 from mmengine.model import constant_init, normal_init
 
-from mmattn.registry import register
 from ..utils.arguments import check_choice, reduced_channels
 from ..utils.functional import flatten_spatial
 from .attention_probe import AttentionProbe
+from .factory import attention_block
 
 _MODES = ('embedded_gaussian', 'dot_product', 'gaussian', 'concatenation')
 
 
-@register(root=True)
+@attention_block('nonlocal')
 class NonLocalAttention(NonLocal2d):
     """mmcv's ``NonLocal2d`` (embedded Gaussian by default, ``C // 2`` embedding
     channels (``rd_ratio=1/2``), energy
@@ -37,9 +40,14 @@ class NonLocalAttention(NonLocal2d):
         name = type(self).__name__
         inter = reduced_channels(name, in_channels, rd_ratio, rd_channels, rd_divisor)
         check_choice(name, 'mode', mode, _MODES)
-        # mmcv sizes the embedding as in_channels // reduction: this one gives `inter` exactly
-        super().__init__(in_channels, sub_sample=sub_sample,
-                         reduction=Fraction(in_channels, inter),
+        # mmcv sizes the embedding as in_channels // reduction (an integer)
+        reduction = in_channels // inter
+        if in_channels // reduction != inter:
+            raise ValueError(f'{name}: an embedding of {inter} channels is not in_channels '
+                             f'// reduction for any integer reduction (in_channels='
+                             f'{in_channels}, as mmcv\'s NonLocal2d sizes it); choose another '
+                             'rd_channels or rd_ratio')
+        super().__init__(in_channels, sub_sample=sub_sample, reduction=reduction,
                          use_scale=use_scale, mode=mode, zeros_init=zeros_init, **kwargs)
         self.zeros_init = zeros_init
         self.probe = AttentionProbe('pairwise')

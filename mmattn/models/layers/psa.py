@@ -8,15 +8,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 
-from mmattn.registry import register
-from ..utils.arguments import (check_divisible, check_int, check_same_length,
-                               reduced_channels)
+from ..utils.arguments import check_divisible, check_int, check_same_length, reduced_channels
 from ..utils.functional import global_avg
 from .attention_probe import AttentionProbe
+from .factory import attention_block
 from .se import SqueezeExcitation
 
 
-@register(root=True)
+@attention_block('psa', replaces_conv=True)
 class PyramidSqueezeAttention(BaseModule):
     """PSA: a drop-in replacement for a KxK convolution.
 
@@ -33,7 +32,7 @@ class PyramidSqueezeAttention(BaseModule):
     A branch with one output channel per group (EPSANet's first stage, 9x9 with
     16 groups) runs as the equivalent depthwise convolution (its weight
     reshaped) followed by a sum over each group's inputs: the same function,
-    several times faster on oneDNN. The SE gate runs once on the branches'
+    faster on oneDNN (docs/benchmarks.md). The SE gate runs once on the branches'
     pooled vectors stacked in the batch dimension (equal to the official four
     calls), and the output is one concatenation (reversed) times the attention
     weights, with no stacked copy of the branch maps.

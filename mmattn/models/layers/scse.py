@@ -7,13 +7,13 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
-from mmattn.registry import register
 from ..utils.arguments import check_choice
 from .attention_probe import AttentionProbe
+from .factory import attention_block
 from .se import SqueezeExcitation
 
 
-@register(root=True)
+@attention_block('scse')
 class SpatialChannelSqueezeExcitation(BaseModule):
     """scSE: cSE (an SE gate) and sSE (1x1 conv C->1, sigmoid) in parallel.
 

@@ -5,13 +5,13 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
-from mmattn.registry import register
 from ..utils.arguments import reduced_channels
 from ..utils.functional import global_avg
 from .attention_probe import AttentionProbe
+from .factory import attention_block
 
 
-@register(root=True)
+@attention_block('se')
 class SqueezeExcitation(BaseModule):
     """SE block: GAP -> FC(C, C//r) -> ReLU -> FC(C//r, C) -> sigmoid -> x * s.
 

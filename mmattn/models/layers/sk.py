@@ -7,14 +7,13 @@ import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 
-from mmattn.registry import register
-from ..utils.arguments import (check_divisible, check_int,
-                               reduced_channels)
+from ..utils.arguments import check_divisible, check_int, reduced_channels
 from ..utils.functional import global_avg
 from .attention_probe import AttentionProbe
+from .factory import attention_block
 
 
-@register(root=True)
+@attention_block('sk', replaces_conv=True)
 class SelectiveKernel(BaseModule):
     """SK: a drop-in replacement for a 3x3 convolution.
 

@@ -1,17 +1,20 @@
 """Spatial Attention Module of CenterMask's SAG-Mask head (Lee & Park,
 "CenterMask: Real-Time Anchor-Free Instance Segmentation", CVPR 2020), as in
-``youngwanLEE/centermask2: centermask/modeling/centermask/sam.py``."""
+``youngwanLEE/centermask2: centermask/modeling/centermask/sam.py``.
+
+Factory key ``'sam'``, the official module's name; the file spells it out.
+"""
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule, kaiming_init
 
-from mmattn.registry import register
 from ..utils.arguments import check_choice
 from ..utils.functional import check_feature_map
 from .attention_probe import AttentionProbe
+from .factory import attention_block
 
 
-@register(root=True)
+@attention_block('sam')
 class SpatialAttentionModule(BaseModule):
     """SAM: ``x * sigmoid(conv([mean over C, max over C]))``.
 

@@ -19,6 +19,8 @@ from mmdet import registry as mmdet_registry
 from mmengine.config import utils as config_utils
 from mmengine.registry import Registry
 
+from mmattn.utils.compat import registry_children
+
 SCOPE = 'mmattn'
 
 # Tell mmengine that `mmattn::` config paths belong to the `mmattn` package.
@@ -54,7 +56,7 @@ def _find_in_children(registry: Registry, name: str,
                       ignore: Sequence[str] = ()) -> Optional[Registry]:
     """A descendant registry (a codebase's scope) that already has ``name``:
     registering there would be shadowed in that scope."""
-    for child in registry._children.values():
+    for child in registry_children(registry).values():
         if name in child.module_dict and child.scope not in ignore:
             return child
         found = _find_in_children(child, name, ignore)

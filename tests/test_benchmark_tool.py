@@ -1,7 +1,6 @@
-"""tools/analysis_tools/benchmark.py's building blocks: spec overrides, the
+"""The benchmark tool (mmattn/cli/benchmark.py) and its building blocks: spec overrides, the
 exact peak-memory measurement, and the eager-vs-compiled comparison."""
 import os.path as osp
-import sys
 
 import pytest
 import torch
@@ -12,23 +11,16 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SMALL = dict(type='VoVNet', arch='V-19-slim-dw-eSE', norm_eval=False)
 
 
-@pytest.fixture(scope='module')
-def tool():
-    sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
-    import benchmark
-    yield benchmark
-    sys.path.remove(osp.join(REPO, 'tools', 'analysis_tools'))
-
-
-def test_preset_overrides(tool):
-    spec = tool._spec('vovnet39@channels_last=False,with_cp=True,arch=V-57-eSE')
+def test_preset_overrides():
+    from mmattn.utils.errors import UsageError
+    spec = bench.parse_spec('vovnet39@channels_last=False,with_cp=True,arch=V-57-eSE')
     assert bench.spec_name(spec) == 'vovnet39@channels_last=False,with_cp=True,arch=V-57-eSE'
     assert bench.backbone_config(spec) == dict(type='VoVNet', arch='V-57-eSE', channels_last=False,
                                                with_cp=True, frozen_stages=-1, norm_eval=False)
-    with pytest.raises(SystemExit, match="expected KEY=VALUE after \"@\", got 'with_cp'"):
-        tool._spec('vovnet39@with_cp')
-    with pytest.raises(SystemExit, match="'vovnet40' is neither a config file nor one of"):
-        tool._spec('vovnet40@with_cp=True')
+    with pytest.raises(UsageError, match="expected KEY=VALUE after \"@\", got 'with_cp'"):
+        bench.parse_spec('vovnet39@with_cp')
+    with pytest.raises(UsageError, match="'vovnet40' is neither a config file nor one of"):
+        bench.parse_spec('vovnet40@with_cp=True')
 
 
 @pytest.mark.parametrize('preset', sorted(bench.PRESETS))
@@ -76,17 +68,18 @@ def test_compare_compiled_reports_both_phases():
         assert lo <= row[f'{phase}_speedup'] <= hi
 
 
-def test_config_file_with_overrides(tool):
+def test_config_file_with_overrides():
     config = osp.join(REPO, 'configs', 'vovnet', 'mask_rcnn_vovnet39_coco.py')
-    spec = tool._spec(f'{config}@channels_last=False')
+    spec = bench.parse_spec(f'{config}@channels_last=False')
     cfg = bench.backbone_config(spec)
     assert cfg['type'] == 'VoVNet' and cfg['channels_last'] is False and cfg['init_cfg'] is None
 
 
-def test_package_configs_name_detectors_and_backbones(tool):
+def test_package_configs_name_detectors_and_backbones():
     """``mmdet::...`` (as in ``_base_``) is accepted wherever a config is: the
     --detectors reference (its default) and a backbone to compare."""
     detector = bench.build_detector('mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py')
     assert type(detector).__name__ == 'MaskRCNN' and detector.backbone.depth == 50
-    spec = tool._spec('mmdet::retinanet/retinanet_r50_fpn_1x_coco.py')
-    assert (spec['type'], spec['depth'], spec['frozen_stages'], spec['init_cfg']) == ('ResNet', 50, 1, None)
+    spec = bench.parse_spec('mmdet::retinanet/retinanet_r50_fpn_1x_coco.py')
+    assert (spec['type'], spec['depth'], spec['frozen_stages'],
+            spec['init_cfg']) == ('ResNet', 50, 1, None)

@@ -5,9 +5,9 @@ import sys
 import pytest
 import torch
 
-from _helpers import randomise_bn
-from mmattn.engine.hooks.fuse_conv_bn_hook import count_batch_norms
 from mmattn.analysis import benchmark as bench
+from mmattn.engine.hooks.fuse_conv_bn_hook import count_batch_norms
+from _helpers import randomise_bn
 
 
 @pytest.mark.parametrize('preset', ['resnet50', 'epsanet50', 'vovnet39'])
@@ -78,7 +78,8 @@ def test_benchmark_phase_order_and_fused_copies(inference_first):
     assert all(has_bn == (phase == 'train') for phase, has_bn in _RecordingNet.calls)
 
 
-@pytest.mark.skipif(not sys.platform.startswith('linux'), reason='counts page faults through getrusage')
+@pytest.mark.skipif(not sys.platform.startswith('linux'),
+                    reason='counts page faults through getrusage')
 def test_benchmark_counts_page_faults_per_iteration():
     """A step that touches every page of a fresh 64 MB anonymous mapping
     faults at least once per 2 MB (huge) page; a step that allocates nothing
@@ -97,6 +98,7 @@ def test_benchmark_counts_page_faults_per_iteration():
         pass
 
     faults = []
-    bench._interleaved([fresh_pages, nothing], torch.device('cpu'), 1, 3, 2, page_faults=faults)
+    bench.time_interleaved([fresh_pages, nothing], torch.device('cpu'),
+                           1, 3, 2, page_faults=faults)
     assert [len(f) for f in faults] == [3, 3]
     assert min(faults[0]) >= 64 * 2**20 / (2 * 2**20) > max(faults[1])

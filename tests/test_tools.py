@@ -11,9 +11,9 @@ import time
 import pytest
 import torch
 
+from mmattn.datasets.synthetic import make_synthetic_coco
 from mmattn.engine import find_latest_valid_checkpoint
 from mmattn.utils.checkpoint import is_complete_checkpoint
-from mmattn.datasets.synthetic import make_synthetic_coco
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO = 'configs/demo/mask_rcnn_vovnet19_slim_dw_synthetic.py'
@@ -51,7 +51,8 @@ def test_two_process_train_then_test_give_bbox_and_segm_metrics(tiny_data, tmp_p
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     for epoch in (1, 2):
         metrics = json.load(open(work / f'val_metrics_epoch_{epoch}.json'))
-        assert {'coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP', 'coco/segm_mAP_50'} <= set(metrics)
+        assert {'coco/bbox_mAP', 'coco/bbox_mAP_50',
+                'coco/segm_mAP', 'coco/segm_mAP_50'} <= set(metrics)
     assert is_complete_checkpoint(str(work / 'epoch_2.pth'))
     assert not list(work.glob('*.part'))
     test_work = tmp_path / 'test'
@@ -195,8 +196,10 @@ def test_amp_without_cuda_is_a_clear_error():
 def test_synthetic_dataset_is_deterministic_with_exact_masks(tmp_path):
     from pycocotools import mask as mask_utils
     from pycocotools.coco import COCO
-    a = make_synthetic_coco(str(tmp_path / 'a'), num_train=12, num_val=4, empty_fraction=0.3, seed=5)
-    b = make_synthetic_coco(str(tmp_path / 'b'), num_train=12, num_val=4, empty_fraction=0.3, seed=5)
+    a = make_synthetic_coco(str(tmp_path / 'a'), num_train=12,
+                            num_val=4, empty_fraction=0.3, seed=5)
+    b = make_synthetic_coco(str(tmp_path / 'b'), num_train=12,
+                            num_val=4, empty_fraction=0.3, seed=5)
     assert open(a['train']).read() == open(b['train']).read()
     assert (tmp_path / 'a' / 'train' / 'train_000003.png').read_bytes() == \
         (tmp_path / 'b' / 'train' / 'train_000003.png').read_bytes()
@@ -235,7 +238,8 @@ def test_cpu_ddp_keeps_the_configs_wrapper_settings_and_local_rank():
             '                  model_wrapper_cfg=dict(type="MMDistributedDataParallel",\n'
             '                                         find_unused_parameters=True)))\n'
             'setup_distributed(cfg, "pytorch", local_rank=3)\n'
-            'print(dict(cfg.model_wrapper_cfg), cfg.model.norm_cfg.type, os.environ["LOCAL_RANK"])\n')
+            'print(dict(cfg.model_wrapper_cfg), cfg.model.norm_cfg.type,\n'
+            '      os.environ["LOCAL_RANK"])\n')
     env = {k: v for k, v in ENV.items() if k != 'LOCAL_RANK'}
     env.update(RANK='0', WORLD_SIZE='1', MASTER_ADDR='127.0.0.1', MASTER_PORT='29577')
     proc = subprocess.run([sys.executable, '-c', code], cwd=REPO, env=env,
@@ -321,7 +325,8 @@ def test_import_mmattn_leaves_tool_code_unimported():
     converter, synthetic-data and pre-training code load on demand."""
     code = ('import sys, mmattn\n'
             'print(sorted(m for m in sys.modules if m.startswith(("mmattn.analysis", '
-            '"mmattn.converters", "mmattn.datasets.synthetic", "mmattn.pretrain", "mmattn.cli"))))')
+            '"mmattn.converters", "mmattn.datasets.synthetic", "mmattn.pretrain",\n'
+            '"mmattn.cli"))))')
     proc = _run([sys.executable, '-c', code])
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == '[]'
@@ -331,21 +336,23 @@ def test_each_step_is_compiled_once():
     """``val()`` after ``train()`` (or a second ``test()``) must not wrap an
     already compiled step in ``torch.compile`` again."""
     import logging
+
     from mmengine.config import Config
+
     from mmattn.engine import SafeCheckpointRunner
 
     class Model(torch.nn.Module):
         def test_step(self, data):
             return data
 
-    runner = object.__new__(SafeCheckpointRunner)  # only what _maybe_compile reads
+    runner = object.__new__(SafeCheckpointRunner)  # only what compile_step reads
     runner.cfg = Config(dict(compile=dict(backend='eager')))
     runner.model = Model()
     runner.logger = logging.getLogger('test')
-    runner._maybe_compile('test_step')
+    runner.compile_step('test_step')
     compiled = runner.model.test_step
     assert getattr(compiled, '__func__', None) is not Model.test_step  # wrapped by torch.compile
-    runner._maybe_compile('test_step')
+    runner.compile_step('test_step')
     assert runner.model.test_step is compiled
 
 
@@ -375,8 +382,8 @@ def _cut(path, legacy=False):
 def _pretrained_config(tmp_path, checkpoint):
     config = tmp_path / 'pretrained.py'
     config.write_text(f"_base_ = '{osp.join(REPO, DEMO)}'\n"
-                      f"model = dict(backbone=dict(init_cfg=dict(_delete_=True, type='Pretrained', "
-                      f"checkpoint='{checkpoint}')))\n")
+                      f"model = dict(backbone=dict(init_cfg=dict(\n"
+                      f"    _delete_=True, type='Pretrained', checkpoint='{checkpoint}')))\n")
     return str(config)
 
 

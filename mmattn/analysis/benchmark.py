@@ -24,6 +24,7 @@ from typing import Callable, Dict, List, Sequence
 import torch
 import torch.nn as nn
 
+
 def cpu_model() -> str:
     """The CPU's model name (``/proc/cpuinfo`` on Linux, else ``platform``)."""
     try:
@@ -68,6 +69,44 @@ def backbone_config(spec, **overrides) -> dict:
     return cfg
 
 
+def parse_spec(text: str):
+    """A backbone spec from the command line: a preset name, a preset or config
+    with overrides (``vovnet39@channels_last=False,with_cp=True``), a config
+    path (its ``model.backbone``, ``init_cfg`` off; ``mmdet::...`` names a
+    package's config) or ``module:factory``. Raises UsageError otherwise."""
+    import os.path as osp
+
+    from mmattn.utils.errors import UsageError
+    if '@' in text:  # preset@key=value,key=value: a preset with overrides
+        import ast
+        name, _, overrides = text.partition('@')
+        base = parse_spec(name)
+        if isinstance(base, str) and ':' in base:
+            raise UsageError(f'{text!r}: overrides apply to presets and configs only')
+        cfg = backbone_config(base)
+        for item in overrides.split(','):
+            key, sep, value = item.partition('=')
+            if not sep:
+                raise UsageError(f'{text!r}: expected KEY=VALUE after "@", got {item!r}')
+            try:
+                cfg[key] = ast.literal_eval(value)
+            except (ValueError, SyntaxError):
+                cfg[key] = value
+        cfg['_name'] = text
+        return cfg
+    if text.endswith('.py') and (osp.isfile(text) or '::' in text):
+        import mmattn  # noqa: F401
+        from mmattn.utils.config import load_config
+        cfg = load_config(text).model.backbone.to_dict()
+        cfg['init_cfg'] = None
+        return cfg
+    if ':' in text:
+        return text
+    if text not in PRESETS:
+        raise UsageError(f'{text!r} is neither a config file nor one of {", ".join(PRESETS)}')
+    return text
+
+
 def spec_name(spec) -> str:
     """How a backbone spec is named in tables."""
     return spec if isinstance(spec, str) else spec.get('_name', spec.get('type'))
@@ -83,6 +122,7 @@ def build_backbone(spec) -> nn.Module:
         return getattr(importlib.import_module(module), factory)()
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
+
     import mmattn  # noqa: F401
     register_all_modules()
     return MODELS.build(backbone_config(spec))
@@ -93,7 +133,7 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _loss(outputs) -> torch.Tensor:
+def training_loss(outputs) -> torch.Tensor:
     outputs = outputs if isinstance(outputs, (tuple, list)) else [outputs]
     return sum(o.float().mean() for o in outputs)
 
@@ -114,12 +154,12 @@ def saved_activation_bytes(model: nn.Module, inputs: torch.Tensor) -> int:
         return t
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        loss = _loss(model(inputs))
+        loss = training_loss(model(inputs))
     loss.backward()
     return total[0]
 
 
-def _resident_bytes(peak: bool = False) -> int:
+def resident_bytes(peak: bool = False) -> int:
     """The process's resident set (``VmRSS``) or its high-water mark
     (``VmHWM``) from ``/proc/self/status``, in bytes (Linux)."""
     key = 'VmHWM:' if peak else 'VmRSS:'
@@ -130,7 +170,7 @@ def _resident_bytes(peak: bool = False) -> int:
     raise RuntimeError(f'{key} not found in /proc/self/status')
 
 
-def _reset_peak_resident() -> None:
+def reset_peak_resident() -> None:
     """Reset the kernel's resident high-water mark to the current resident set
     (``echo 5 > /proc/self/clear_refs``, Linux >= 4.0), so that ``VmHWM``
     afterwards is the peak of what follows: exact, unlike sampling."""
@@ -151,21 +191,23 @@ def peak_train_memory_bytes(spec, batch: int, shape: Sequence[int], device: str,
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
         base = torch.cuda.memory_allocated(device)
-        _loss(model(x)).backward()
+        training_loss(model(x)).backward()
         torch.cuda.synchronize(device)
         return torch.cuda.max_memory_allocated(device) - base
     code = (
         'import json, sys, torch\n'
-        'from mmattn.analysis.benchmark import build_backbone, _loss, _resident_bytes, _reset_peak_resident\n'
+        'from mmattn.analysis.benchmark import (build_backbone, training_loss, resident_bytes,\n'
+        '                                       reset_peak_resident)\n'
         'cfg, batch, shape = json.loads(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3])\n'
         'model = build_backbone(cfg)\n'
         'model.train()  # not chained: mmdet ResNet.train returns None\n'
         'x = torch.randn(batch, 3, *shape)\n'
-        'base = _resident_bytes()\n'
-        '_reset_peak_resident()\n'
-        '_loss(model(x)).backward()\n'
-        'print(json.dumps(_resident_bytes(peak=True) - base))\n')
-    out = subprocess.run([sys.executable, '-c', code, json.dumps(cfg), str(batch), json.dumps(list(shape))],
+        'base = resident_bytes()\n'
+        'reset_peak_resident()\n'
+        'training_loss(model(x)).backward()\n'
+        'print(json.dumps(resident_bytes(peak=True) - base))\n')
+    out = subprocess.run([sys.executable, '-c', code, json.dumps(cfg), str(batch),
+                          json.dumps(list(shape))],
                          capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(f'the memory measurement of {cfg} failed:\n{out.stderr[-3000:]}')
@@ -182,8 +224,8 @@ def _minor_page_faults() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
-def _interleaved(steps: List[Callable[[], None]], device, warmup: int, runs: int,
-                 iters: int, page_faults: List[List[float]] = None) -> List[List[float]]:
+def time_interleaved(steps: List[Callable[[], None]], device, warmup: int, runs: int,
+                     iters: int, page_faults: List[List[float]] = None) -> List[List[float]]:
     """Seconds per iteration of each step in every round (``runs`` rounds of
     ``iters`` iterations), the steps taking turns within every round so that
     drifts in machine load affect them alike. ``page_faults``, if given, gets
@@ -222,7 +264,7 @@ def _train_step(model, x):
     def step():
         for p in params:
             p.grad = None
-        _loss(model(x)).backward()
+        training_loss(model(x)).backward()
     return step
 
 
@@ -267,15 +309,17 @@ def compare(specs: List, reference, batch: int, shape: Sequence[int], device: st
     def time_inference():
         for m in models:
             m.eval()
-        infer_models = [fuse_batch_norms(copy.deepcopy(m)) for m in models] if fuse_conv_bn else models
-        return _interleaved([_infer_step(m, x) for m in infer_models], dev, warmup, runs, iters,
-                            infer_faults)
+        infer_models = [fuse_batch_norms(copy.deepcopy(m))
+                        for m in models] if fuse_conv_bn else models
+        return time_interleaved([_infer_step(m, x) for m in infer_models], dev, warmup, runs,
+                                iters,
+                                infer_faults)
 
     def time_training():
         for m in models:
             m.train()
-        return _interleaved([_train_step(m, x) for m in models], dev, warmup, runs, iters,
-                            train_faults)
+        return time_interleaved([_train_step(m, x) for m in models], dev, warmup, runs, iters,
+                                train_faults)
 
     infer_faults, train_faults = [], []
     if inference_first:
@@ -291,8 +335,10 @@ def compare(specs: List, reference, batch: int, shape: Sequence[int], device: st
                          infer_page_faults=statistics.median(infer_faults[k]),
                          train_page_faults=statistics.median(train_faults[k]),
                          infer_s=inf['s'], train_s=tr['s'], images_per_s=batch / inf['s'],
-                         infer_ratio=inf['ratio'], infer_ratio_range=(inf['ratio_min'], inf['ratio_max']),
-                         train_ratio=tr['ratio'], train_ratio_range=(tr['ratio_min'], tr['ratio_max'])))
+                         infer_ratio=inf['ratio'], infer_ratio_range=(
+                             inf['ratio_min'], inf['ratio_max']),
+                         train_ratio=tr['ratio'],
+                         train_ratio_range=(tr['ratio_min'], tr['ratio_max'])))
     return rows
 
 
@@ -324,7 +370,7 @@ def compare_compiled(specs: List, batch: int, shape: Sequence[int], device: str,
             _sync(dev)
             first_calls.append(time.perf_counter() - start)
         steps = [make_step(m, x) for pair in zip(eager, compiled) for m in pair]
-        times = _interleaved(steps, dev, warmup, runs, iters)
+        times = time_interleaved(steps, dev, warmup, runs, iters)
         for i, row in enumerate(rows):
             t_eager, t_compiled = times[2 * i], times[2 * i + 1]
             speedups = [e / c for e, c in zip(t_eager, t_compiled)]
@@ -339,6 +385,7 @@ def compare_compiled(specs: List, batch: int, shape: Sequence[int], device: str,
 def build_detector(config_path: str) -> nn.Module:
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
+
     import mmattn  # noqa: F401
     from mmattn.utils.config import load_config
     register_all_modules()
@@ -355,7 +402,8 @@ def detector_train_step(model: nn.Module, batch: int, shape: Sequence[int], seed
     has_mask = hasattr(model, 'roi_head') and getattr(model.roi_head, 'with_mask', False)
     head = model.roi_head.bbox_head if hasattr(model, 'roi_head') else model.bbox_head
     packed = demo_mm_inputs(batch_size=batch, image_shapes=[(3, *shape)] * batch,
-                            num_items=[8] * batch, num_classes=head.num_classes, with_mask=has_mask)
+                            num_items=[8] * batch, num_classes=head.num_classes,
+                            with_mask=has_mask)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
 
@@ -373,5 +421,6 @@ def compare_detectors(models: List[nn.Module], batch: int, shape: Sequence[int],
                       warmup=1, runs=3, iters=2) -> List[float]:
     """Median seconds of one training iteration of each detector, interleaved."""
     steps = [detector_train_step(m, batch, shape) for m in models]
-    return [statistics.median(t) for t in _interleaved(steps, torch.device('cpu'), warmup, runs,
-                                                       iters)]
+    return [statistics.median(t) for t in time_interleaved(steps, torch.device('cpu'), warmup,
+                                                           runs,
+                                                           iters)]

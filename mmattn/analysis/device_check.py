@@ -9,7 +9,10 @@ import torch.nn as nn
 DTYPES = {'fp16': torch.float16, 'bf16': torch.bfloat16}
 
 
-def _cases(channels: int, size: Tuple[int, int]) -> List[Tuple[str, Callable[[], nn.Module], Tuple[int, ...]]]:
+Case = Tuple[str, Callable[[], nn.Module], Tuple[int, ...]]
+
+
+def _cases(channels: int, size: Tuple[int, int]) -> List[Case]:
     from mmattn.models import ATTENTION_BLOCKS, build_attention
     from mmattn.models.backbones import EPSANet, VoVNet
     cases = [(f'block:{name}', (lambda n=name: build_attention(n, channels)), (2, channels, *size))
@@ -17,7 +20,8 @@ def _cases(channels: int, size: Tuple[int, int]) -> List[Tuple[str, Callable[[],
     cases += [('backbone:EPSANet-50', lambda: EPSANet(depth=50), (2, 3, 128, 128)),
               ('backbone:VoVNet-39', lambda: VoVNet('V-39-eSE'), (2, 3, 128, 128)),
               ('backbone:VoVNet-19-slim-dw', lambda: VoVNet('V-19-slim-dw-eSE'), (2, 3, 128, 128)),
-              ('backbone:VoVNet-39 with_cp', lambda: VoVNet('V-39-eSE', with_cp=True), (2, 3, 128, 128))]
+              ('backbone:VoVNet-39 with_cp', lambda: VoVNet('V-39-eSE', with_cp=True),
+               (2, 3, 128, 128))]
     return cases
 
 

@@ -12,8 +12,10 @@ from mmattn.utils.errors import UsageError
 
 
 def is_first_process() -> bool:
-    """True except in the processes of rank > 0 of a distributed launch."""
-    return os.environ.get('RANK', '0') in ('', '0')
+    """True except in the processes of rank > 0 of a distributed launch
+    (torchrun's RANK, Slurm's SLURM_PROCID, Open MPI's OMPI_COMM_WORLD_RANK)."""
+    return all(os.environ.get(key, '0') in ('', '0')
+               for key in ('RANK', 'SLURM_PROCID', 'OMPI_COMM_WORLD_RANK'))
 
 
 def print_once(message: str) -> None:
@@ -47,6 +49,13 @@ def add_cfg_options(parser: argparse.ArgumentParser) -> None:
                         help='override config entries, e.g. model.backbone.depth=101')
 
 
+def add_config_and_checkpoint(parser: argparse.ArgumentParser, what: str = 'checkpoint file'
+                              ) -> None:
+    """The CONFIG CHECKPOINT positionals of the commands that load a model."""
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('checkpoint', help=what)
+
+
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     """The arguments train and test share (MMDetection's)."""
     parser.add_argument('--work-dir', help='where logs, checkpoints and metrics go')
@@ -71,37 +80,27 @@ def run_command(name: str, run: Callable[[argparse.Namespace], Optional[int]],
     return 0 if status is None else int(status)
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'{text!r} is not an integer >= 1')
-    return value
+def _number(kind: type, low: float, strict: bool) -> Callable[[str], float]:
+    """An argparse type: a ``kind`` (int or float) above ``low`` (or at it,
+    unless ``strict``)."""
+    bound = f"{'>' if strict else '>='} {low:g}"
+    noun = 'an integer' if kind is int else 'a number'
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or value < low or (strict and value == low):
+            raise argparse.ArgumentTypeError(f'{text!r} is not {noun} {bound}')
+        return value
+    parse.__name__ = f'{kind.__name__} {bound}'
+    return parse
 
 
-def non_negative_int(text: str) -> int:
-    """argparse type: an integer >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f'{text!r} is not an integer >= 0')
-    return value
-
-
-def positive_float(text: str) -> float:
-    """argparse type: a number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f'{text!r} is not a number > 0')
-    return value
+positive_int = _number(int, 1, strict=False)
+non_negative_int = _number(int, 0, strict=False)
+positive_float = _number(float, 0, strict=True)
 
 
 def main_of(name: str, parser: Callable[[], argparse.ArgumentParser],

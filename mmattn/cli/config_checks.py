@@ -1,13 +1,14 @@
 """Pre-flight checks of run settings in the config: the work dir can be made,
 ``custom_hooks`` name registered hooks, ``compile.modules`` name parts of the
 model. Each returns problems, one line each; nothing is created."""
-import difflib
 import os
 import os.path as osp
 import tempfile
 from typing import List
 
 from mmengine.config import Config
+
+from .registered_names import nearest_names_hint, registered_names
 
 
 def work_dir_problems(cfg: Config) -> List[str]:
@@ -30,8 +31,9 @@ def work_dir_problems(cfg: Config) -> List[str]:
         with tempfile.TemporaryFile(dir=path):
             pass
     except OSError as error:
-        return [f'work_dir {work_dir!r} cannot be used: {error.strerror} ({error.filename or path}); '
-                'give another --work-dir']
+        where = error.filename or path
+        return [f'work_dir {work_dir!r} cannot be used: {error.strerror} ({where}); give '
+                'another --work-dir']
     finally:
         for folder in made:
             try:
@@ -39,18 +41,6 @@ def work_dir_problems(cfg: Config) -> List[str]:
             except OSError:
                 pass
     return []
-
-
-def _hook_names(scope: str) -> List[str]:
-    from mmengine.registry import HOOKS
-
-    from mmattn.utils.compat import walk_registry_children
-    names = set(HOOKS.module_dict)
-    for child in walk_registry_children(HOOKS):
-        if child.scope in (scope, 'mmattn'):
-            child.import_from_location()
-            names |= set(child.module_dict)
-    return sorted(names)
 
 
 def custom_hook_problems(cfg: Config) -> List[str]:
@@ -71,10 +61,10 @@ def custom_hook_problems(cfg: Config) -> List[str]:
         kind = hook['type']
         if not isinstance(kind, str):
             continue  # a class given directly
-        names = names if names is not None else _hook_names(cfg.get('default_scope', 'mmdet'))
+        scope = cfg.get('default_scope', 'mmdet')
+        names = names if names is not None else registered_names('hook', scope)
         if kind.split('.')[-1] not in names:
-            close = difflib.get_close_matches(kind, names, n=3, cutoff=0.6)
-            hint = f'; did you mean {" or ".join(repr(c) for c in close)}?' if close else ''
+            hint = nearest_names_hint(kind, 'hook', scope)
             problems.append(f'custom_hooks[{i}]: type={kind!r} is not a registered hook{hint}')
     return problems
 

@@ -8,11 +8,9 @@ import torch.nn as nn
 from mmengine.config import Config
 from mmengine.runner.checkpoint import load_state_dict
 
-from mmattn.utils.errors import CheckpointError
-
-from mmattn.utils.checkpoint import StateDictFit, read_checkpoint, state_dict_of, \
-    verify_checkpoint
+from mmattn.utils.checkpoint import StateDictFit, read_checkpoint, state_dict_of, verify_checkpoint
 from mmattn.utils.config import load_config
+from mmattn.utils.errors import CheckpointError
 
 
 def load_detector(config: str, checkpoint: Optional[str], cfg_options: Optional[dict] = None,
@@ -52,7 +50,8 @@ def load_detector(config: str, checkpoint: Optional[str], cfg_options: Optional[
     meta = data.get('meta', {}) if isinstance(data, dict) else {}
     dataset_meta = meta.get('dataset_meta') if isinstance(meta, dict) else None
     if not dataset_meta:
-        classes = cfg.get('test_dataloader', {}).get('dataset', {}).get('metainfo', {}).get('classes')
+        classes = cfg.get('test_dataloader', {}).get(
+            'dataset', {}).get('metainfo', {}).get('classes')
         dataset_meta = {'classes': tuple(classes)} if classes else {}
     model.cfg = cfg
     model.dataset_meta = dataset_meta

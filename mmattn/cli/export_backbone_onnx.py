@@ -15,17 +15,16 @@ import sys
 import time
 
 from mmattn.utils.errors import UsageError
-from .command import (CommandParser, add_cfg_options, main_of, non_negative_int,
-                      positive_float, positive_int)
+from .command import (CommandParser, add_cfg_options, add_config_and_checkpoint, main_of,
+                      non_negative_int, positive_float, positive_int)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = CommandParser(prog='export_backbone_onnx',
                            description="Export a detector config's backbone to ONNX")
-    parser.add_argument('config', help='detector config')
-    parser.add_argument('checkpoint', help="checkpoint file (or URL) with the backbone weights; "
-                                           "'none': the config's initialisation without "
-                                           "pretrained weights (timings, export checks)")
+    add_config_and_checkpoint(parser, "checkpoint file (or URL) with the backbone weights; "
+                                      "'none': the config's initialisation without "
+                                      "pretrained weights (timings, export checks)")
     parser.add_argument('out', help='the .onnx file to write')
     parser.add_argument('--dynamic', action='store_true',
                         help='make batch, height and width symbolic')

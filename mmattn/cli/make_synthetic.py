@@ -34,33 +34,41 @@ def _print_paths(paths: Dict[str, str]) -> int:
     return 0
 
 
+def _add_common(parser: argparse.ArgumentParser, size: int, minimum: int) -> None:
+    parser.add_argument('out_dir', help='a new or empty folder')
+    parser.add_argument('--image-size', type=positive_int, default=size, metavar='PX',
+                        help=f'square image side, >= {minimum} (default {size})')
+    parser.add_argument('--seed', type=non_negative_int, default=0)
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace a set this tool wrote in OUT before')
+
+
+def _prepare(args: argparse.Namespace, minimum: int) -> None:
+    """Refuse a too small --image-size; make SIGTERM unwind like Ctrl-C."""
+    from mmattn.utils.errors import UsageError
+    if args.image_size < minimum:
+        raise UsageError(f'--image-size {args.image_size} is too small; expected >= {minimum}')
+    _terminate_as_interrupt()
+
+
 def _coco_parser() -> argparse.ArgumentParser:
     parser = CommandParser(prog='make_synthetic_coco',
-                           description='Make the synthetic COCO-format shapes set')
-    parser.add_argument('out_dir', help='a new or empty folder')
+                           description='Make the synthetic COCO-format shapes set '
+                                       '(shapes span 16 px to half the image side, at most 64)')
+    _add_common(parser, 128, COCO_MIN_IMAGE_SIZE)
     parser.add_argument('--num-train', type=positive_int, default=400, metavar='N')
     parser.add_argument('--num-val', type=positive_int, default=100, metavar='N')
-    parser.add_argument('--image-size', type=positive_int, default=128, metavar='PX',
-                        help=f'square image side, >= {COCO_MIN_IMAGE_SIZE} (default 128; shapes '
-                             'span 16 px to half the side, at most 64)')
     parser.add_argument('--max-objects', type=positive_int, default=4, metavar='N')
-    parser.add_argument('--seed', type=non_negative_int, default=0)
     parser.add_argument('--layout', choices=('synthetic', 'coco'), default='synthetic',
                         help="'coco': COCO 2017's file names and 80 categories (the shapes "
                              'are labelled book, kite, sports ball, frisbee)')
-    parser.add_argument('--overwrite', action='store_true',
-                        help='replace a set this tool wrote in OUT before')
     return parser
 
 
 def _run_coco(args: argparse.Namespace) -> int:
     from mmattn.datasets.synthetic import make_synthetic_coco
-    from mmattn.utils.errors import UsageError
-    if args.image_size < COCO_MIN_IMAGE_SIZE:
-        raise UsageError(f'--image-size {args.image_size} is too small; expected >= '
-                         f'{COCO_MIN_IMAGE_SIZE}')
+    _prepare(args, COCO_MIN_IMAGE_SIZE)
     max_side = min(64, args.image_size // 2)
-    _terminate_as_interrupt()
     return _print_paths(make_synthetic_coco(
         args.out_dir, num_train=args.num_train, num_val=args.num_val,
         image_size=args.image_size, max_objects=args.max_objects,
@@ -71,26 +79,17 @@ def _run_coco(args: argparse.Namespace) -> int:
 def _imagenet_parser() -> argparse.ArgumentParser:
     parser = CommandParser(prog='make_synthetic_imagenet',
                            description='Make a synthetic texture set in ImageNet\'s layout')
-    parser.add_argument('out_dir', help='a new or empty folder')
+    _add_common(parser, 64, IMAGENET_MIN_IMAGE_SIZE)
     parser.add_argument('--num-classes', type=int, default=6, choices=range(2, 7),
                         metavar='2..6', help='one texture per class (default 6)')
     parser.add_argument('--train-per-class', type=positive_int, default=100, metavar='N')
     parser.add_argument('--val-per-class', type=positive_int, default=25, metavar='N')
-    parser.add_argument('--image-size', type=positive_int, default=64, metavar='PX',
-                        help=f'square image side, >= {IMAGENET_MIN_IMAGE_SIZE} (default 64)')
-    parser.add_argument('--seed', type=non_negative_int, default=0)
-    parser.add_argument('--overwrite', action='store_true',
-                        help='replace a set this tool wrote in OUT before')
     return parser
 
 
 def _run_imagenet(args: argparse.Namespace) -> int:
     from mmattn.datasets.synthetic import make_synthetic_imagenet
-    from mmattn.utils.errors import UsageError
-    if args.image_size < IMAGENET_MIN_IMAGE_SIZE:
-        raise UsageError(f'--image-size {args.image_size} is too small; expected >= '
-                         f'{IMAGENET_MIN_IMAGE_SIZE}')
-    _terminate_as_interrupt()
+    _prepare(args, IMAGENET_MIN_IMAGE_SIZE)
     return _print_paths(make_synthetic_imagenet(
         args.out_dir, num_classes=args.num_classes, train_per_class=args.train_per_class,
         val_per_class=args.val_per_class, image_size=args.image_size, seed=args.seed,

@@ -3,7 +3,6 @@ model config builds (a type-name or argument mistake is named, with the
 nearest valid names), every ``num_classes`` is at least 1, each checkpoint is
 a readable checkpoint and fits the model, and missing pretrained weights come
 with the backbone's own advice (``missing_weights_advice``)."""
-import difflib
 import os.path as osp
 import re
 from typing import Iterator, List, Optional, Tuple
@@ -11,28 +10,12 @@ from typing import Iterator, List, Optional, Tuple
 import torch.nn as nn
 from mmengine.config import Config
 
-from mmattn.utils.checkpoint import StateDictFit, load_checkpoint_file, state_dict_of, \
-    verify_checkpoint
+from mmattn.utils.checkpoint import (StateDictFit, load_checkpoint_file, state_dict_of,
+                                     verify_checkpoint)
 from mmattn.utils.errors import UsageError
+from .registered_names import nearest_names_hint
 
 _NOT_REGISTERED = re.compile(r'(\S+) is not in the (\S+?)::(\w+) registry')
-
-
-def _registry_names(scope: str, kind: str) -> List[str]:
-    """Every name a config of ``scope`` can give as ``type`` for ``kind``
-    (e.g. 'model'), including the root's and mmattn's."""
-    from mmengine import registry as root
-
-    from mmattn.utils.compat import walk_registry_children
-    registry = getattr(root, kind.upper() + 'S', None)
-    if registry is None:
-        return []
-    names = set(registry.module_dict)
-    for child in walk_registry_children(registry):
-        if child.scope in (scope, 'mmattn'):
-            child.import_from_location()
-            names |= set(child.module_dict)
-    return sorted(names)
 
 
 def registry_hint(message: str) -> str:
@@ -41,9 +24,7 @@ def registry_hint(message: str) -> str:
     match = _NOT_REGISTERED.search(message)
     if not match:
         return ''
-    name, scope, kind = match.group(1).strip("'`"), match.group(2), match.group(3)
-    close = difflib.get_close_matches(name, _registry_names(scope, kind), n=3, cutoff=0.6)
-    return f'; did you mean {" or ".join(repr(c) for c in close)}?' if close else ''
+    return nearest_names_hint(match.group(1).strip("'`"), match.group(3), match.group(2))
 
 
 def _nodes(node, path: str) -> Iterator[Tuple[str, dict]]:

@@ -9,7 +9,7 @@ checkpoint that leaves weights of the model unfilled or mis-shaped is refused
 """
 import argparse
 
-from .command import CommandParser, add_common_args, main_of
+from .command import CommandParser, add_common_args, add_config_and_checkpoint, main_of
 from .distributed import setup_distributed
 from .preflight import preflight
 from .runner import add_hook, build_runner
@@ -19,10 +19,10 @@ from .train import default_work_dir
 def build_parser() -> argparse.ArgumentParser:
     parser = CommandParser(prog='mmattn-test',
                            description='Test (and evaluate) a detector with mmattn')
-    parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    add_config_and_checkpoint(parser)
     parser.add_argument('--out', help='dump raw predictions to this .pkl file')
-    parser.add_argument('--show-dir', help='save drawn predictions under WORK_DIR/TIMESTAMP/SHOW_DIR')
+    parser.add_argument(
+        '--show-dir', help='save drawn predictions under WORK_DIR/TIMESTAMP/SHOW_DIR')
     parser.add_argument('--fuse-conv-bn', action='store_true',
                         help='fold batch norms into the preceding convolutions (faster inference)')
     parser.add_argument('--allow-partial', action='store_true',

@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     randomness = cfg.get('randomness') or {}
     if randomness.get('seed') is not None:
         add_hook(cfg, dict(type='EpochReseedHook', seed=randomness['seed'],
-                            diff_rank_seed=randomness.get('diff_rank_seed', False)))
+                           diff_rank_seed=randomness.get('diff_rank_seed', False)))
         loader = cfg.get('train_dataloader') or {}
         if loader.get('num_workers', 0) > 0 and \
                 loader['dataset'].get('type') != 'EpochSeededDataset':

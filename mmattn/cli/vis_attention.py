@@ -15,15 +15,14 @@ import os.path as osp
 from typing import List
 
 from mmattn.utils.errors import UsageError
-from .command import CommandParser, add_cfg_options, main_of
+from .command import CommandParser, add_cfg_options, add_config_and_checkpoint, main_of
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = CommandParser(prog='vis_attention',
                            description="Draw a detector's attention maps on an image")
     parser.add_argument('img', help='image file')
-    parser.add_argument('config', help='detector config')
-    parser.add_argument('checkpoint', help='checkpoint file (or URL)')
+    add_config_and_checkpoint(parser, 'checkpoint file (or URL)')
     parser.add_argument('--out-dir', default='work_dirs/attention',
                         help='where the PNGs go (default: %(default)s)')
     parser.add_argument('--blocks', nargs='+', metavar='NAME',

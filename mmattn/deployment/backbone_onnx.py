@@ -18,6 +18,7 @@ import torch
 import torch.nn as nn
 
 from mmattn.models.layers.factory import ATTENTION_BLOCKS
+from mmattn.utils.compat import onnx_opset_range
 from mmattn.utils.staged_writes import staged_file
 
 DEFAULT_OPSET = 17
@@ -165,7 +166,4 @@ def second_shape(shape: Sequence[int], dynamic: bool) -> Tuple[int, ...]:
 
 def supported_opsets() -> Tuple[int, int]:
     """The opset range torch's TorchScript exporter writes."""
-    from torch.onnx import _constants
-    return (getattr(_constants, 'ONNX_MIN_OPSET', 7),
-            getattr(_constants, 'ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET',
-                    getattr(_constants, 'ONNX_MAX_OPSET', 20)))
+    return onnx_opset_range()

@@ -7,10 +7,11 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 from mmattn.registry import register
-from .hooks import SafeCheckpointHook
 from mmattn.utils.checkpoint import StateDictFit, numpy_safe_globals, state_dict_of
+from mmattn.utils.compat import mmengine_compile_step
 from mmattn.utils.errors import CheckpointError
 from mmattn.utils.staged_writes import publish
+from .hooks import SafeCheckpointHook
 
 
 @register('RUNNERS', root=True)
@@ -50,6 +51,11 @@ class SafeCheckpointRunner(Runner):
             publish(osp.join(out_dir, partial), osp.join(out_dir, filename))
 
     def _maybe_compile(self, target: str) -> None:
+        """mmengine calls this (a private method of its Runner, listed in
+        ``mmattn/utils/compat.py``) before running a step: ``compile_step``."""
+        self.compile_step(target)
+
+    def compile_step(self, target: str) -> None:
         """mmengine's ``compile``, plus ``compile=dict(modules=[...], **options)``:
         compile just those submodules of the model (e.g. ``['backbone',
         'neck']``), in place (``nn.Module.compile``: state-dict names unchanged),
@@ -64,7 +70,7 @@ class SafeCheckpointRunner(Runner):
             return
         done.add(key)
         if not by_module:
-            return super()._maybe_compile(target)
+            return mmengine_compile_step(self, target)
         options = {k: v for k, v in compile_cfg.items() if k != 'modules'}
         model = self.model.module if is_model_wrapper(self.model) else self.model
         names = list(compile_cfg['modules'])
@@ -82,18 +88,18 @@ class SafeCheckpointRunner(Runner):
     def train(self):
         """mmengine's ``train``; with ``compile`` in the config the validation
         during training runs compiled too (mmengine compiles ``train_step``)."""
-        self._maybe_compile('val_step')
+        self.compile_step('val_step')
         return super().train()
 
     def val(self) -> dict:
         """mmengine's ``val``, with ``compile`` (cfg) applied to ``val_step``
         too: mmengine 0.10 compiles only ``train_step``."""
-        self._maybe_compile('val_step')
+        self.compile_step('val_step')
         return super().val()
 
     def test(self) -> dict:
         """mmengine's ``test``, with ``compile`` (cfg) applied to ``test_step``."""
-        self._maybe_compile('test_step')
+        self.compile_step('test_step')
         return super().test()
 
     def load_checkpoint(self, filename: str, *args, **kwargs):

@@ -14,6 +14,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     what mmengine calls for the ``mmattn`` scope): register mmattn's modules
     (and mmdet's), and with ``init_default_scope`` make ``mmdet`` the default
     scope, as mmattn's configs run in it."""
-    import mmattn  # noqa: F401  (registers on import)
     from mmdet.utils import register_all_modules as register_mmdet
+
+    import mmattn  # noqa: F401  (registers on import)
     register_mmdet(init_default_scope)

@@ -32,7 +32,7 @@ from typing import Dict, Iterator, List, Mapping, Optional, Tuple
 import numpy as np
 import torch
 
-from .compat import torch_sees_torchscript
+from .compat import torch_sees_torchscript, torch_tensor_rebuilders
 from .errors import CheckpointError
 
 __all__ = ['CheckpointError', 'SkippedObject', 'StateDictFit', 'checkpoint_format',
@@ -73,10 +73,8 @@ def _data_globals() -> Dict[Tuple[str, str], object]:
     for name in ('set', 'frozenset', 'slice', 'complex'):
         for module in ('builtins', '__builtin__'):
             allowed[(module, name)] = getattr(__import__('builtins'), name)
-    for name in ('_rebuild_tensor', '_rebuild_tensor_v2', '_rebuild_tensor_v3',
-                 '_rebuild_parameter', '_rebuild_parameter_with_state'):
-        if hasattr(torch._utils, name):
-            allowed[('torch._utils', name)] = getattr(torch._utils, name)
+    for name, function in torch_tensor_rebuilders().items():
+        allowed[('torch._utils', name)] = function
     for name, value in vars(torch).items():  # vars: no lazy submodule gets imported
         if isinstance(value, torch.dtype):
             allowed[('torch', name)] = value
@@ -229,6 +227,7 @@ def is_complete_checkpoint(path: str) -> bool:
 # e.g. an AttributeError, is not among them and keeps its traceback).
 _DAMAGE = (pickle.UnpicklingError, EOFError, RuntimeError, ValueError, OSError, KeyError,
            IndexError, zipfile.BadZipFile, UnicodeDecodeError, struct.error)
+
 
 def load_checkpoint_file(path: str, map_location='cpu', what: str = 'checkpoint') -> dict:
     """The tensors and plain data of the checkpoint at ``path`` (torch's zip or
@@ -383,4 +382,3 @@ def numpy_safe_globals() -> Iterator[None]:
         return
     with context(list(_numpy_globals().values())):
         yield
-

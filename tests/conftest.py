@@ -17,6 +17,7 @@ def _seed():
 def _mmdet_scope():
     """Stock mmdet behaviour: modules registered and 'mmdet' the default scope."""
     from mmdet.utils import register_all_modules
+
     import mmattn  # noqa: F401
     register_all_modules(init_default_scope=True)
 

@@ -12,9 +12,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from _helpers import randomise_all
 from mmattn.models import ATTENTION_BLOCKS, build_attention
 from mmattn.visualization import AttentionRecorder, map_on_image, write_attention_pictures
+from _helpers import randomise_all
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 ENV = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
@@ -256,9 +256,9 @@ def test_pictures_are_written_with_content(tmp_path):
 
 
 def _save_random_checkpoint(config, path, cfg_options=None):
-    from mmengine.config import Config
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
+    from mmengine.config import Config
     register_all_modules()
     cfg = Config.fromfile(osp.join(REPO, config))
     if cfg_options:

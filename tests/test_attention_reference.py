@@ -35,7 +35,8 @@ def _fc(x_vec, conv):
 
 def _bn(x, bn):
     shape = (1, -1) + (1,) * (x.dim() - 2)
-    return ((x - bn.running_mean.reshape(shape)) / torch.sqrt(bn.running_var.reshape(shape) + bn.eps)
+    std = torch.sqrt(bn.running_var.reshape(shape) + bn.eps)
+    return ((x - bn.running_mean.reshape(shape)) / std
             * bn.weight.reshape(shape) + bn.bias.reshape(shape))
 
 
@@ -76,8 +77,10 @@ def test_psa_matches_official_formulation(memory_format):
 def test_cbam():
     m, x = _prep(build_attention('cbam', 32, rd_ratio=1 / 8), 2, 32, 6, 5)
     mlp = m.channel_gate.mlp
+
     def shared(v):
-        return F.linear(torch.relu(F.linear(v, mlp[0].weight, mlp[0].bias)), mlp[2].weight, mlp[2].bias)
+        hidden = torch.relu(F.linear(v, mlp[0].weight, mlp[0].bias))
+        return F.linear(hidden, mlp[2].weight, mlp[2].bias)
     mc = torch.sigmoid(shared(x.mean(dim=(2, 3))) + shared(x.amax(dim=(2, 3))))
     x1 = x * mc[:, :, None, None]
     pooled = torch.stack([x1.max(dim=1).values, x1.mean(dim=1)], dim=1)  # max first
@@ -89,9 +92,12 @@ def test_cbam():
 @pytest.mark.parametrize('aggregation', ['add', 'max', 'mul'])
 def test_scse(aggregation):
     m, x = _prep(build_attention('scse', 32, rd_ratio=1 / 4, aggregation=aggregation), 2, 32, 4, 6)
-    c = torch.sigmoid(_fc(torch.relu(_fc(x.mean(dim=(2, 3)), m.cse.fc1)), m.cse.fc2))[:, :, None, None]
-    s = torch.sigmoid(torch.einsum('nchw,c->nhw', x, m.sse.weight[0, :, 0, 0]) + m.sse.bias)[:, None]
-    expected = {'add': x * c + x * s, 'max': torch.maximum(x * c, x * s), 'mul': x * c * s}[aggregation]
+    c = torch.sigmoid(_fc(torch.relu(_fc(x.mean(dim=(2, 3)), m.cse.fc1)), m.cse.fc2))[
+                      :, :, None, None]
+    s = torch.sigmoid(torch.einsum('nchw,c->nhw', x,
+                      m.sse.weight[0, :, 0, 0]) + m.sse.bias)[:, None]
+    expected = {'add': x * c + x * s,
+                'max': torch.maximum(x * c, x * s), 'mul': x * c * s}[aggregation]
     torch.testing.assert_close(m(x), expected, **TOL)
 
 
@@ -105,14 +111,17 @@ def test_coordinate_attention():
     f = _bn(f, m.bn1)
     f = f * torch.clamp(f + 3, 0, 6) / 6                  # h_swish
     f_h, f_w = f[..., :h], f[..., h:]
-    g_h = torch.sigmoid(torch.einsum('nmt,cm->nct', f_h, m.conv_h.weight[:, :, 0, 0]) + m.conv_h.bias[:, None])
-    g_w = torch.sigmoid(torch.einsum('nmt,cm->nct', f_w, m.conv_w.weight[:, :, 0, 0]) + m.conv_w.bias[:, None])
+    g_h = torch.sigmoid(torch.einsum('nmt,cm->nct', f_h,
+                        m.conv_h.weight[:, :, 0, 0]) + m.conv_h.bias[:, None])
+    g_w = torch.sigmoid(torch.einsum('nmt,cm->nct', f_w,
+                        m.conv_w.weight[:, :, 0, 0]) + m.conv_w.bias[:, None])
     torch.testing.assert_close(m(x), x * g_h[:, :, :, None] * g_w[:, :, None, :], **TOL)
     assert m.conv1.out_channels == max(8, 64 // 32)
 
 
 def _pointwise(x, conv):
-    return torch.einsum('nchw,mc->nmhw', x, conv.weight[:, :, 0, 0]) + conv.bias[None, :, None, None]
+    return (torch.einsum('nchw,mc->nmhw', x, conv.weight[:, :, 0, 0])
+            + conv.bias[None, :, None, None])
 
 
 def test_non_local_embedded_gaussian():
@@ -151,7 +160,8 @@ def test_criss_cross_recurrent_shared_weights():
 def test_danet_position_attention():
     m, x = _prep(build_attention('pam', 16), 2, 16, 3, 4)
     n, c, h, w = x.shape
-    b, cc, d = (_pointwise(x, mod).reshape(n, -1, h * w) for mod in (m.query_conv, m.key_conv, m.value_conv))
+    b, cc, d = (_pointwise(x, mod).reshape(n, -1, h * w)
+                for mod in (m.query_conv, m.key_conv, m.value_conv))
     s = torch.softmax(torch.einsum('nci,ncj->nij', b, cc), dim=-1)  # s_ji: i attends j
     e = torch.einsum('nij,ncj->nci', s, d).reshape(n, c, h, w)
     torch.testing.assert_close(m(x), m.gamma * e + x, **TOL)

@@ -3,9 +3,9 @@ float64 reference: outputs within 1e-5 in float32, gradients as close to
 float64 as the plain path's, outputs ordinary contiguous NCHW tensors."""
 import pytest
 import torch
-from _helpers import gradient_errors_vs_float64
 
 from mmattn.models.backbones import EPSANet, VoVNet
+from _helpers import gradient_errors_vs_float64
 
 CASES = [(EPSANet, dict(depth=50)), (VoVNet, dict(arch='V-39-eSE')),
          (VoVNet, dict(arch='V-19-slim-dw-eSE'))]
@@ -26,7 +26,8 @@ def _models(cls, kwargs):
 def test_outputs_equal_plain_formulation(cls, kwargs):
     plain, fast, _ = _models(cls, kwargs)
     x = torch.randn(2, 3, 97, 83)
-    plain.eval(); fast.eval()
+    plain.eval()
+    fast.eval()
     with torch.no_grad():
         for a, b in zip(plain(x), fast(x)):
             assert b.is_contiguous()

@@ -12,8 +12,7 @@ from mmcv.ops import RoIAlign
 from mmengine.config import Config
 from mmengine.structures import InstanceData
 
-from mmattn.models.roi_heads.mask_heads.centermask_iou_head import (mask_iou_targets,
-                                                                     rescore_masks)
+from mmattn.models.roi_heads.mask_heads.centermask_iou_head import mask_iou_targets, rescore_masks
 from mmattn.models.roi_heads.roi_extractors.area_ratio_roi_extractor import area_ratio_levels
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -44,7 +43,8 @@ def _inputs(model, training):
 
 def test_the_five_official_configs_are_there():
     names = {osp.basename(p) for p in CONFIGS}
-    assert names == {'centermask_vovnet39_fpn_ms-3x_coco.py', 'centermask_vovnet57_fpn_ms-3x_coco.py',
+    assert names == {'centermask_vovnet39_fpn_ms-3x_coco.py',
+                     'centermask_vovnet57_fpn_ms-3x_coco.py',
                      'centermask_vovnet99_fpn_ms-3x_coco.py',
                      'centermask-lite_vovnet19_fpn_4x_coco.py',
                      'centermask-lite_vovnet39_fpn_4x_coco.py'}
@@ -80,7 +80,8 @@ def test_config_trains_one_step_with_every_loss_and_predicts(path):
 
 
 def test_official_recipe_numbers():
-    cfg = Config.fromfile(osp.join(REPO, 'configs/centermask/centermask_vovnet39_fpn_ms-3x_coco.py'))
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs/centermask/centermask_vovnet39_fpn_ms-3x_coco.py'))
     assert cfg.train_cfg.max_iters == 270000
     assert cfg.param_scheduler[1].milestones == [210000, 250000]
     assert cfg.optim_wrapper.optimizer.lr == 0.01
@@ -95,9 +96,11 @@ def test_official_recipe_numbers():
                 1.5, True, True, True, 'GIoULoss', 0.25, 2.0)
     sampler = cfg.model.train_cfg.mask.sampler
     assert (sampler.num, sampler.pos_fraction) == (512, 0.25)
-    lite = Config.fromfile(osp.join(REPO, 'configs/centermask/centermask-lite_vovnet19_fpn_4x_coco.py'))
+    lite = Config.fromfile(
+        osp.join(REPO, 'configs/centermask/centermask-lite_vovnet19_fpn_4x_coco.py'))
     assert lite.model.neck.out_channels == 128 and lite.model.bbox_head.stacked_convs == 2
-    assert lite.model.roi_head.mask_head.num_convs == lite.model.roi_head.mask_iou_head.num_convs == 2
+    roi_head = lite.model.roi_head
+    assert roi_head.mask_head.num_convs == roi_head.mask_iou_head.num_convs == 2
     assert lite.train_cfg.max_iters == 360000
     assert lite.model.backbone.arch == 'V-19-eSE'
 
@@ -150,6 +153,7 @@ def test_mask_iou_target_is_the_iou_with_the_whole_object():
     from mmdet.structures.mask import BitmapMasks
 
     from mmattn.models.roi_heads.mask_heads import CenterMaskIoUHead
+
     # a 28x42 object; the proposal (28x28 pixels, so one mask cell per pixel)
     # covers its left two thirds
     full = np.zeros((1, 60, 80), np.uint8)
@@ -169,7 +173,8 @@ def test_mask_iou_target_is_the_iou_with_the_whole_object():
     # degenerate: nothing predicted and nothing inside -> 0; empty batch -> empty
     zero = mask_iou_targets(torch.full((1, 4, 4), -1.), torch.zeros(1, 4, 4), torch.zeros(1))
     assert float(zero[0]) == 0
-    assert mask_iou_targets(torch.zeros(0, 4, 4), torch.zeros(0, 4, 4), torch.zeros(0)).shape == (0,)
+    assert mask_iou_targets(torch.zeros(0, 4, 4), torch.zeros(0, 4, 4),
+                            torch.zeros(0)).shape == (0,)
 
 
 def test_mask_iou_loss_is_half_the_mean_squared_error_on_positive_targets():
@@ -274,7 +279,8 @@ def test_sag_mask_head_layout_and_initialisation():
     assert float(head.conv_logits.weight.std()) == pytest.approx(0.001, rel=0.05)
     assert float(head.conv_logits.bias.abs().sum()) == 0
     fan_out = 256 * 9
-    assert float(head.convs[1].conv.weight.std()) == pytest.approx(math.sqrt(2 / fan_out), rel=0.05)
+    assert float(head.convs[1].conv.weight.std()) == pytest.approx(
+        math.sqrt(2 / fan_out), rel=0.05)
     x = torch.randn(3, 256, 14, 14)
     out = head(x)
     assert out.shape == (3, 80, 28, 28)
@@ -337,7 +343,8 @@ def official_centermask2_shapes(arch, lite):
 def _convert(*args):
     import subprocess
     import sys
-    return subprocess.run([sys.executable, 'tools/model_converters/centermask2_to_mmattn.py', *args],
+    return subprocess.run([sys.executable, 'tools/model_converters/centermask2_to_mmattn.py',
+                           *args],
                           cwd=REPO, capture_output=True, text=True,
                           env=dict(__import__('os').environ, PYTHONPATH=REPO))
 
@@ -358,7 +365,8 @@ def test_centermask2_checkpoint_converts_and_loads(arch, lite, config, tmp_path)
     model, _ = _build(osp.join(REPO, 'configs/centermask', config))
     model.load_state_dict(converted, strict=True)
     pairs = {'proposal_generator.fcos_head.cls_logits.weight': 'bbox_head.conv_cls.weight',
-             'proposal_generator.fcos_head.bbox_tower.3.weight': 'bbox_head.reg_convs.1.conv.weight',
+             'proposal_generator.fcos_head.bbox_tower.3.weight':
+                 'bbox_head.reg_convs.1.conv.weight',
              'proposal_generator.fcos_head.cls_tower.4.bias': 'bbox_head.cls_convs.1.gn.bias',
              'proposal_generator.fcos_head.scales.4.scale': 'bbox_head.scales.4.scale',
              'backbone.fpn_lateral4.weight': 'neck.lateral_convs.1.conv.weight',
@@ -368,7 +376,8 @@ def test_centermask2_checkpoint_converts_and_loads(arch, lite, config, tmp_path)
              'roi_heads.mask_head.deconv.weight': 'roi_head.mask_head.upsample.weight',
              'roi_heads.maskiou_head.maskiou_fc1.weight': 'roi_head.mask_iou_head.fcs.0.weight',
              'roi_heads.maskiou_head.maskiou.bias': 'roi_head.mask_iou_head.fc_mask_iou.bias',
-             'backbone.bottom_up.stage5.OSA5_1.ese.fc.weight': 'backbone.stage5.OSA5_1.ese.fc.weight'}
+             'backbone.bottom_up.stage5.OSA5_1.ese.fc.weight':
+                 'backbone.stage5.OSA5_1.ese.fc.weight'}
     for theirs, ours in pairs.items():
         torch.testing.assert_close(model.state_dict()[ours].reshape(official[theirs].shape),
                                    official[theirs])
@@ -376,7 +385,8 @@ def test_centermask2_checkpoint_converts_and_loads(arch, lite, config, tmp_path)
 
 
 def test_centermask2_converter_fails_loudly_on_unknown_keys(tmp_path):
-    official = {k: torch.zeros(s) for k, s in official_centermask2_shapes('V-19-eSE', True).items()}
+    official = {k: torch.zeros(s)
+                for k, s in official_centermask2_shapes('V-19-eSE', True).items()}
     official['roi_heads.box_head.fc1.weight'] = torch.zeros(4, 4)
     src, dst = tmp_path / 'official.pth', tmp_path / 'converted.pth'
     torch.save({'model': official}, src)

@@ -28,6 +28,7 @@ def _mmengine_style_checkpoint(path):
 
 def test_data_only_loading_keeps_data_and_names_what_it_skipped(tmp_path):
     import logging
+
     from mmengine.logging import MMLogger
     path = tmp_path / 'ckpt.pth'
     _mmengine_style_checkpoint(path)

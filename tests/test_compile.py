@@ -36,7 +36,7 @@ def test_blocks_trace_without_graph_breaks(name, training):
     lambda: EPSANet(depth=50, norm_eval=False, with_cp=True),
     lambda: VoVNet('V-19-slim-dw-eSE', norm_eval=False, with_cp=True),
     lambda: VoVNet('V-39-eSE', channels_last=True)], ids=['epsanet50', 'epsanet50-cp',
-                                                       'vovnet19-slim-dw-cp', 'vovnet39-nhwc'])
+                                                          'vovnet19-slim-dw-cp', 'vovnet39-nhwc'])
 @pytest.mark.parametrize('training', [True, False], ids=['train', 'eval'])
 def test_backbones_trace_without_graph_breaks(model, training):
     assert _breaks(model().train(training), torch.randn(1, 3, 64, 48)) == []

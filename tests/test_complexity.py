@@ -53,7 +53,8 @@ def test_get_flops_reads_a_package_config():
     figure equals the count of the same backbone built in this process."""
     out = subprocess.run(
         [sys.executable, 'tools/analysis_tools/get_flops.py',
-         'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py', '--backbone-only', '--shape', '64', '64'],
+         'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py', '--backbone-only',
+         '--shape', '64', '64'],
         cwd=REPO, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=REPO))
     assert out.returncode == 0, out.stderr[-2000:]
     expected = complexity(build_backbone('resnet50'), (3, 64, 64))

@@ -10,10 +10,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from _helpers import randomise_bn
 from mmattn.models.backbones.epsanet import EPSANet
 from mmattn.models.backbones.vovnet import VoVNet
 from mmattn.models.utils.conv_bn_folding import FoldedConvBNCache, conv_bn, folding_caches
+from _helpers import randomise_bn
 
 
 @pytest.mark.parametrize('conv_kwargs, norm_kwargs', [

@@ -67,7 +67,8 @@ def installed(tmp_path_factory):
 
 
 def test_installed_package_ships_configs(installed):
-    assert (installed / 'mmattn' / '.mim' / 'configs' / 'epsanet' / 'mask_rcnn_epsa50_coco.py').is_file()
+    assert (installed / 'mmattn' / '.mim' / 'configs'
+            / 'epsanet' / 'mask_rcnn_epsa50_coco.py').is_file()
     assert (installed / 'mmattn' / '.mim' / 'model-index.yml').is_file()
     assert not (installed / 'mmattn' / '.mim' / 'configs').is_symlink()
 

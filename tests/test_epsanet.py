@@ -3,10 +3,10 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from _helpers import randomise_bn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmattn.models.backbones import EPSANet
+from _helpers import randomise_bn
 
 
 # --- an independent re-implementation of the official model (torchvision names) ---
@@ -15,14 +15,16 @@ class RefPSA(nn.Module):
         super().__init__()
         kernels, groups = (3, 5, 7, 9), (1, 4, 8, 16)
         for i, (k, g) in enumerate(zip(kernels, groups), 1):
-            setattr(self, f'conv_{i}', nn.Conv2d(inplanes, planes // 4, k, stride, k // 2, groups=g, bias=False))
+            setattr(self, f'conv_{i}', nn.Conv2d(inplanes, planes //
+                    4, k, stride, k // 2, groups=g, bias=False))
         self.se = nn.Module()
         self.se.fc1 = nn.Conv2d(planes // 4, planes // 64, 1)
         self.se.fc2 = nn.Conv2d(planes // 64, planes // 4, 1)
 
     def forward(self, x):
         xs = [getattr(self, f'conv_{i}')(x) for i in range(1, 5)]
-        ws = [torch.sigmoid(self.se.fc2(F.relu(self.se.fc1(F.adaptive_avg_pool2d(t, 1))))) for t in xs]
+        ws = [torch.sigmoid(self.se.fc2(F.relu(self.se.fc1(F.adaptive_avg_pool2d(t, 1)))))
+              for t in xs]
         att = torch.softmax(torch.stack(ws, 1), dim=1)
         out = None
         for i in range(4):
@@ -147,7 +149,8 @@ def test_with_cp_gives_equal_gradients():
     a = EPSANet(depth=50, with_cp=False, out_indices=(3,))
     b = EPSANet(depth=50, with_cp=True, out_indices=(3,))
     b.load_state_dict(a.state_dict())
-    a.eval(); b.eval()
+    a.eval()
+    b.eval()
     x = torch.randn(1, 3, 64, 64)
     a(x.clone().requires_grad_())[0].sum().backward()
     b(x.clone().requires_grad_())[0].sum().backward()
@@ -170,7 +173,8 @@ def test_norm_cfg(norm_cfg):
 
 
 def test_plugins_add_our_blocks():
-    model = EPSANet(depth=50, plugins=[dict(cfg=dict(type='CBAM'), stages=(False, True, True, True),
+    model = EPSANet(depth=50, plugins=[dict(cfg=dict(type='CBAM'),
+                                            stages=(False, True, True, True),
                                             position='after_conv3')])
     names = [n for n, _ in model.named_modules() if n.endswith('cbam')]
     assert 'layer2.0.cbam' in names and not any(n.startswith('layer1') for n in names)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from _payloads import PAYLOADS, assert_payload_works, reduce_payload, torchscript_payload
+from _payloads import PAYLOADS, assert_payload_works, reduce_payload
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO = osp.join(REPO, 'configs/demo/mask_rcnn_vovnet19_slim_dw_synthetic.py')
@@ -283,8 +283,8 @@ def data_options(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def demo_model():
-    from mmengine.config import Config
     from mmdet.registry import MODELS
+    from mmengine.config import Config
     return MODELS.build(Config.fromfile(DEMO).model)
 
 
@@ -327,6 +327,7 @@ def test_test_and_train_refuse_weights_that_do_not_fit(demo_model, data_options,
 def test_runner_refuses_weights_that_do_not_fit_also_without_preflight(demo_model, tmp_path):
     """The runner itself checks (a launcher that skips the pre-flight)."""
     from mmengine.config import Config
+
     from mmattn.engine import SafeCheckpointRunner
     from mmattn.utils.errors import CheckpointError
     state = dict(demo_model.state_dict())
@@ -381,12 +382,13 @@ def test_published_files_reach_the_disk_before_their_name(tmp_path, monkeypatch)
     with staged_writes.staged_file(str(tmp_path / 'x.pth')) as partial:
         with open(partial, 'wb') as f:
             f.write(b'data')
-    assert events == [('fsync', str(tmp_path / 'x.pth.part')), ('replace', str(tmp_path / 'x.pth')),
-                      ('fsync', str(tmp_path))]
+    assert events == [('fsync', str(tmp_path / 'x.pth.part')),
+                      ('replace', str(tmp_path / 'x.pth')), ('fsync', str(tmp_path))]
 
 
 def test_runner_checkpoints_are_published_durably(tmp_path, monkeypatch):
     from mmengine.runner import Runner
+
     from mmattn.engine import SafeCheckpointRunner
     from mmattn.engine import runner as runner_module
     published = []
@@ -407,8 +409,9 @@ def test_tools_print_no_pkg_resources_warning(tmp_path):
     """mmengine's pkg_resources import (resolving mmdet:: configs) warned
     three lines on every run of every tool."""
     for status, cmd in (
-            (0, ['tools/analysis_tools/get_flops.py', 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
-                 '--backbone-only', '--shape', '64', '64']),
+            (0, ['tools/analysis_tools/get_flops.py',
+                 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py', '--backbone-only',
+                 '--shape', '64', '64']),
             (2, ['tools/model_converters/mmpretrain_to_mmattn.py', str(tmp_path / 'no.pth'),
                  str(tmp_path / 'out.pth')]),
             (0, ['tools/misc/make_synthetic_coco.py', str(tmp_path / 'd'), '--num-train', '1',

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from _helpers import randomise_all
 from mmattn.deployment import export_module
 from mmattn.models import ATTENTION_BLOCKS, build_attention
+from _helpers import randomise_all
 
 ort = pytest.importorskip('onnxruntime')
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -50,9 +50,9 @@ def test_failed_export_leaves_no_file(tmp_path):
 
 
 def _save_random_checkpoint(config, path):
-    from mmengine.config import Config
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
+    from mmengine.config import Config
     register_all_modules()
     cfg = Config.fromfile(osp.join(REPO, config))
     cfg.model.backbone.init_cfg = None
@@ -101,7 +101,8 @@ def test_static_export_and_the_tools_errors(tmp_path):
     assert "'aten::einsum'" in proc.stderr
     assert 'Torch IR graph' not in proc.stdout + proc.stderr
     assert not out.exists() and sorted(os.listdir(tmp_path)) == ['model.pth']
-    proc = _export(config, 'none', str(out), '--shape', '64', '64')  # no checkpoint: as initialised
+    proc = _export(config, 'none', str(out), '--shape', '64',
+                   '64')  # no checkpoint: as initialised
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'static shape' in proc.stdout and proc.stdout.count('at 1x3x64x64') == 2
     proc = _export(config, str(tmp_path / 'nope.pth'), str(tmp_path / 'x.onnx'))
@@ -109,7 +110,8 @@ def test_static_export_and_the_tools_errors(tmp_path):
     assert f"checkpoint '{tmp_path}/nope.pth' does not exist" in proc.stderr
     proc = _export(config, str(checkpoint), str(tmp_path / 'x.onnx'), '--opset', '30')
     assert proc.returncode == 2 and '--opset 30 is not one' in proc.stderr
-    for args, phrase in ((['--benchmark', '-5'], "argument --benchmark: '-5' is not an integer >= 0"),
+    for args, phrase in ((['--benchmark', '-5'],
+                          "argument --benchmark: '-5' is not an integer >= 0"),
                          (['--rtol', '-1'], "argument --rtol: '-1' is not a number > 0")):
         proc = _export(config, str(checkpoint), str(tmp_path / 'x.onnx'), *args)
         assert proc.returncode == 2 and phrase in proc.stderr and 'Traceback' not in proc.stderr

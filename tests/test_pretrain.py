@@ -32,9 +32,10 @@ def _mmpretrain():
 
 def _build_classification(cfg: dict):
     """Build with mmpretrain's registry as mmpretrain's runner does (its scope)."""
-    import mmattn.pretrain  # noqa: F401
     from mmengine.registry import DefaultScope
     from mmpretrain.registry import MODELS
+
+    import mmattn.pretrain  # noqa: F401
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         return MODELS.build(cfg)
 
@@ -102,8 +103,8 @@ def test_imagenet_configs_follow_the_official_recipe():
         assert cfg.model.head.type == 'LinearClsHead'
         assert cfg.model.head.loss == dict(type='LabelSmoothLoss', label_smooth_val=0.1,
                                            mode='original', loss_weight=1.0)
-        assert _without_scope(cfg.optim_wrapper.optimizer) == dict(type='SGD', lr=0.1, momentum=0.9,
-                                                   weight_decay=1e-4)
+        optimizer = _without_scope(cfg.optim_wrapper.optimizer)
+        assert optimizer == dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4)
         assert cfg.train_cfg.max_epochs == 120
         assert cfg.param_scheduler.milestones == [30, 60, 90]
         assert cfg.param_scheduler.gamma == 0.1
@@ -227,7 +228,8 @@ def test_official_main_py_checkpoint_still_loads_through_the_detection_config(tm
 
 def test_main_package_does_not_import_mmpretrain():
     code = ('import sys; sys.modules["mmpretrain"] = None\n'  # any import of it fails
-            'import mmattn, mmattn.models, mmattn.engine, mmattn.utils, mmattn.analysis.benchmark, '
+            'import mmattn, mmattn.models, mmattn.engine, mmattn.utils, '
+            'mmattn.analysis.benchmark, '
             'mmattn.converters.vovnet_checkpoints, mmattn.datasets.synthetic, mmattn.cli.train, '
             'mmattn.cli.test\n'
             'from mmattn.models import EPSANet; EPSANet(depth=50)\n'

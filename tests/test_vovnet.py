@@ -6,12 +6,12 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from _helpers import gradient_errors_vs_float64, randomise_bn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmattn.models.backbones import VoVNet
 from mmattn.models.backbones.vovnet import ARCH_SETTINGS
 from mmattn.models.layers import FrozenBatchNorm2d
+from _helpers import gradient_errors_vs_float64, randomise_bn
 
 
 class RefOSA(nn.Module):
@@ -26,7 +26,8 @@ class RefOSA(nn.Module):
     def _cbr(self, x, key, kernel):
         w = self.s[f'{key}/conv.weight']
         y = F.conv2d(x, w, padding=kernel // 2)
-        bn = {k: self.s[f'{key}/norm.{k}'] for k in ('weight', 'bias', 'running_mean', 'running_var')}
+        bn = {k: self.s[f'{key}/norm.{k}']
+              for k in ('weight', 'bias', 'running_mean', 'running_var')}
         y = F.batch_norm(y, bn['running_mean'], bn['running_var'], bn['weight'], bn['bias'],
                          training=False, eps=self.eps)
         return F.relu(y)
@@ -76,8 +77,10 @@ def test_shapes_and_parameter_counts_per_spec(arch):
     assert [o.shape[2] for o in outs] == sizes
     # the parameter count follows from the spec, computed independently here
     s = spec
+
     def conv(i, o, k=3):
         return i * o * k * k
+
     def bn(c):
         return 2 * c
     if s['depthwise']:
@@ -85,7 +88,8 @@ def test_shapes_and_parameter_counts_per_spec(arch):
             s['stem_channels'][j] * 9 + conv(s['stem_channels'][j], s['stem_channels'][j + 1], 1)
             + bn(s['stem_channels'][j + 1]) for j in (0, 1))
     else:
-        stem = sum(conv(i, o) + bn(o) for i, o in zip((3,) + s['stem_channels'][:2], s['stem_channels']))
+        stem = sum(conv(i, o) + bn(o)
+                   for i, o in zip((3,) + s['stem_channels'][:2], s['stem_channels']))
     total, in_ch = stem, s['stem_channels'][2]
     for sc, oc, nb in zip(s['stage_channels'], s['out_channels'], s['blocks_per_stage']):
         for b in range(nb):
@@ -95,7 +99,8 @@ def test_shapes_and_parameter_counts_per_spec(arch):
                 layers = s['layers_per_block'] * (sc * 9 + conv(sc, sc, 1) + bn(sc))
             else:
                 red = 0
-                layers = conv(cin, sc) + bn(sc) + (s['layers_per_block'] - 1) * (conv(sc, sc) + bn(sc))
+                layers = (conv(cin, sc) + bn(sc)
+                          + (s['layers_per_block'] - 1) * (conv(sc, sc) + bn(sc)))
             concat = conv(cin + s['layers_per_block'] * sc, oc, 1) + bn(oc)
             total += red + layers + concat + oc * oc + oc  # + eSE fc
         in_ch = oc
@@ -170,7 +175,8 @@ def test_norm_types(norm):
     model = VoVNet('V-19-slim-eSE', norm_cfg=cfg)
     layer = getattr(model.stage2.OSA2_1.layers[0], 'OSA2_1_0/norm')
     assert type(layer).__name__ == {'BN': 'BatchNorm2d', 'GN': 'GroupNorm',
-                                    'SyncBN': 'SyncBatchNorm', 'FrozenBN': 'FrozenBatchNorm2d'}[norm]
+                                    'SyncBN': 'SyncBatchNorm',
+                                    'FrozenBN': 'FrozenBatchNorm2d'}[norm]
 
 
 def test_frozen_bn_equals_eval_bn_and_loads_bn_state():
@@ -279,7 +285,8 @@ def _official_forward(weights, arch, x):
 
     def conv_bn_relu(prefix, y, stride=1):
         w = weights[f'{prefix}/conv.weight']
-        return F.relu(bn(f'{prefix}/norm', F.conv2d(y, w, stride=stride, padding=w.shape[-1] // 2)))
+        y = F.conv2d(y, w, stride=stride, padding=w.shape[-1] // 2)
+        return F.relu(bn(f'{prefix}/norm', y))
 
     def dw_bn_relu(prefix, y, stride=1):
         y = F.conv2d(y, weights[f'{prefix}/dw_conv3x3.weight'], stride=stride, padding=1,
@@ -360,6 +367,7 @@ def test_cpu_training_step_fuses_blocks_without_concatenating(monkeypatch):
         block.forward = lambda y, b=block: _concatenating_forward(b, y)
     ref_out = reference(x)
     sum(o.sum() for o in ref_out).backward()
+
     def relative(a, b):
         return float((a - b).abs().max() / b.abs().max())
 

@@ -10,8 +10,8 @@ import sys
 import pytest
 import torch
 
-from mmattn.models.backbones import VoVNet
 from mmattn.converters.vovnet_checkpoints import convert_detectron2, convert_timm, infer_spec
+from mmattn.models.backbones import VoVNet
 from mmattn.utils.checkpoint import load_checkpoint_file, state_dict_of
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -21,13 +21,20 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # vovnet/vovnet.py): stem, stage conv channels, stage output channels, layers per
 # block, blocks per stage, depthwise. Written here, not read from mmattn.
 OFFICIAL_SPECS = {
-    'V-19-slim-dw-eSE': ((64, 64, 64), (64, 80, 96, 112), (112, 256, 384, 512), 3, (1, 1, 1, 1), True),
-    'V-19-dw-eSE': ((64, 64, 64), (128, 160, 192, 224), (256, 512, 768, 1024), 3, (1, 1, 1, 1), True),
-    'V-19-slim-eSE': ((64, 64, 128), (64, 80, 96, 112), (112, 256, 384, 512), 3, (1, 1, 1, 1), False),
-    'V-19-eSE': ((64, 64, 128), (128, 160, 192, 224), (256, 512, 768, 1024), 3, (1, 1, 1, 1), False),
-    'V-39-eSE': ((64, 64, 128), (128, 160, 192, 224), (256, 512, 768, 1024), 5, (1, 1, 2, 2), False),
-    'V-57-eSE': ((64, 64, 128), (128, 160, 192, 224), (256, 512, 768, 1024), 5, (1, 1, 4, 3), False),
-    'V-99-eSE': ((64, 64, 128), (128, 160, 192, 224), (256, 512, 768, 1024), 5, (1, 3, 9, 3), False),
+    'V-19-slim-dw-eSE': ((64, 64, 64), (64, 80, 96, 112), (112, 256, 384, 512),
+                         3, (1, 1, 1, 1), True),
+    'V-19-dw-eSE': ((64, 64, 64), (128, 160, 192, 224), (256, 512, 768, 1024),
+                    3, (1, 1, 1, 1), True),
+    'V-19-slim-eSE': ((64, 64, 128), (64, 80, 96, 112), (112, 256, 384, 512),
+                      3, (1, 1, 1, 1), False),
+    'V-19-eSE': ((64, 64, 128), (128, 160, 192, 224), (256, 512, 768, 1024),
+                 3, (1, 1, 1, 1), False),
+    'V-39-eSE': ((64, 64, 128), (128, 160, 192, 224), (256, 512, 768, 1024),
+                 5, (1, 1, 2, 2), False),
+    'V-57-eSE': ((64, 64, 128), (128, 160, 192, 224), (256, 512, 768, 1024),
+                 5, (1, 1, 4, 3), False),
+    'V-99-eSE': ((64, 64, 128), (128, 160, 192, 224), (256, 512, 768, 1024),
+                 5, (1, 3, 9, 3), False),
 }
 
 
@@ -106,7 +113,8 @@ def _to_timm(state):
         if k.endswith('num_batches_tracked'):
             continue
         k2 = re.sub(r'^stem\.stem_(\d)/', lambda m: f'stem.{int(m.group(1)) - 1}.', k)
-        k2 = re.sub(r'^stage(\d)\.OSA\d_(\d+)\.', lambda m: f'stages.{int(m.group(1)) - 2}.blocks.{int(m.group(2)) - 1}.', k2)
+        k2 = re.sub(r'^stage(\d)\.OSA\d_(\d+)\.',
+                    lambda m: f'stages.{int(m.group(1)) - 2}.blocks.{int(m.group(2)) - 1}.', k2)
         k2 = re.sub(r'layers\.(\d+)\.OSA\d_\d+_\d+/', r'conv_mid.\1.', k2)
         k2 = re.sub(r'concat\.OSA\d_\d+_concat/', 'conv_concat.', k2)
         k2 = re.sub(r'conv_reduction\.OSA\d_\d+_reduction_0/', 'conv_reduction.', k2)
@@ -126,8 +134,10 @@ def test_detectron2_full_detector_pth_with_prefix(tmp_path):
     model['roi_heads.box_predictor.cls_score.weight'] = torch.randn(81, 1024)
     path = tmp_path / 'model_final.pth'
     torch.save({'model': model, 'iteration': 270000}, path)
-    state, leftovers = convert_detectron2(state_dict_of(load_checkpoint_file(str(path)), strip_module=False))
-    assert sorted(leftovers) == ['backbone.fpn_lateral2.weight', 'roi_heads.box_predictor.cls_score.weight']
+    state, leftovers = convert_detectron2(state_dict_of(
+        load_checkpoint_file(str(path)), strip_module=False))
+    assert sorted(leftovers) == ['backbone.fpn_lateral2.weight',
+                                 'roi_heads.box_predictor.cls_score.weight']
     assert infer_spec(state) == ('V-39-eSE', 'every')
     net = VoVNet('V-39-eSE', norm_cfg=dict(type='FrozenBN'))
     result = net.load_state_dict(state, strict=True)
@@ -141,7 +151,8 @@ def test_detectron2_pkl_numpy_no_wrapper(tmp_path):
     path = tmp_path / 'vovnet19_slim_dw.pkl'
     with open(path, 'wb') as f:
         pickle.dump({k: v.numpy() for k, v in official.items()}, f)
-    state, leftovers = convert_detectron2(state_dict_of(load_checkpoint_file(str(path)), strip_module=False))
+    state, leftovers = convert_detectron2(state_dict_of(
+        load_checkpoint_file(str(path)), strip_module=False))
     assert leftovers == []
     assert infer_spec(state) == ('V-19-slim-dw-eSE', 'every')
     # a BN model loads it too (num_batches_tracked is not required)

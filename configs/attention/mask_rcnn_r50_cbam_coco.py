@@ -1,4 +1,5 @@
-# Mask R-CNN R-50-FPN 1x COCO with CBAM (Woo et al.: after the last BN, before the add) at after_conv3 of stages (False, True, True, True).
+# Mask R-CNN R-50-FPN 1x COCO with CBAM (Woo et al.: after the last BN, before the add) at
+# after_conv3 of stages (False, True, True, True).
 _base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
 custom_imports = dict(imports=['mmattn'], allow_failed_imports=False)
 model = dict(

@@ -3,7 +3,8 @@
 # 8 GPUs x 2 images (batch 16), SGD lr 0.01, 270k iterations with steps at 210k
 # and 250k, short side 640..800 (max 1333), test 800/1333.
 # Backbone weights: the official ImageNet weights, converted with
-#   python tools/model_converters/vovnet_detectron2_to_mmattn.py vovnet39_ese_detectron2.pth checkpoints/vovnet39_ese_mmattn.pth
+#   python tools/model_converters/vovnet_detectron2_to_mmattn.py vovnet39_ese_detectron2.pth \
+#       checkpoints/vovnet39_ese_mmattn.pth
 # (BGR input with std 1 and frozen BN, as the official configs).
 _base_ = [
     'mmdet::_base_/datasets/coco_instance.py',

@@ -79,7 +79,7 @@ class EPSANet(FastPathsMixin, PretrainedWeightsMixin, ResNet):
         psa_rd_ratio: the hidden width of PSA's SE, relative to a branch's
             width (official: ``// 16``).
         channels_last: compute in NHWC (default True: PSA's grouped convs are
-            several times faster, in training too), returning NCHW feature
+            faster so, in training too; docs/benchmarks.md), returning NCHW feature
             maps; numerically the same function. ``'auto'``: NHWC except for
             CPU training steps (as VoVNet's default); False: never.
         fold_conv_bn: for inference (eval BNs, autograd off), run each conv-BN
@@ -173,4 +173,3 @@ class EPSANet(FastPathsMixin, PretrainedWeightsMixin, ResNet):
                 if isinstance(m, EPSABottleneck):
                     nn.init.zeros_(m.norm3.weight)
                     nn.init.zeros_(m.norm3.bias)
-

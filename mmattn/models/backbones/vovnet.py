@@ -2,7 +2,7 @@
 Instance Segmentation", CVPR 2020), as in ``youngwanLEE/vovnet-detectron2:
 vovnet/vovnet.py``."""
 from collections import OrderedDict
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -43,7 +43,6 @@ ARCH_SETTINGS = {
                      out_channels=(256, 512, 768, 1024), layers_per_block=5,
                      blocks_per_stage=(1, 3, 9, 3), depthwise=False),
 }
-
 
 
 def _conv_norm_relu(prefix: str, in_ch: int, out_ch: int, kernel: int, stride: int,

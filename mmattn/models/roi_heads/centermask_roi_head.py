@@ -45,7 +45,8 @@ class CenterMaskRoIHead(BaseModule):
         self.mask_iou_head = MODELS.build(mask_iou_head) if mask_iou_head else None
         if train_cfg is not None:
             self.bbox_assigner = TASK_UTILS.build(train_cfg['assigner'])
-            self.bbox_sampler = TASK_UTILS.build(train_cfg['sampler'], default_args=dict(context=self))
+            self.bbox_sampler = TASK_UTILS.build(
+                train_cfg['sampler'], default_args=dict(context=self))
 
     @property
     def with_mask_iou(self) -> bool:

@@ -54,7 +54,8 @@ def reduced_channels(block: str, in_channels: int, rd_ratio: Ratio,
     if rd_divisor == 1:
         mid = math.floor(width)
     else:
-        mid = max(rd_divisor, math.floor(width + Fraction(rd_divisor, 2)) // rd_divisor * rd_divisor)
+        nearest = math.floor(width + Fraction(rd_divisor, 2)) // rd_divisor * rd_divisor
+        mid = max(rd_divisor, nearest)
     mid = max(mid, min_channels)
     if mid < 1:
         raise ValueError(

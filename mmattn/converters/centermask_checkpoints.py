@@ -34,7 +34,8 @@ _PATTERNS = [
     # FCOS towers with GN: [conv, GroupNorm, ReLU] per layer
     (r'proposal_generator\.fcos_head\.(cls|bbox)_tower\.(\d+)', '_tower'),
     (r'proposal_generator\.fcos_head\.scales\.(\d+)', lambda m: f'bbox_head.scales.{m[1]}'),
-    (r'roi_heads\.mask_head\.mask_fcn(\d+)', lambda m: f'roi_head.mask_head.convs.{int(m[1]) - 1}.conv'),
+    (r'roi_heads\.mask_head\.mask_fcn(\d+)',
+     lambda m: f'roi_head.mask_head.convs.{int(m[1]) - 1}.conv'),
     (r'roi_heads\.maskiou_head\.maskiou_fcn(\d+)',
      lambda m: f'roi_head.mask_iou_head.convs.{int(m[1]) - 1}'),
 ]

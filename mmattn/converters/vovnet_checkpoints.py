@@ -21,7 +21,8 @@ def _backbone_key(key: str) -> Optional[str]:
     return key if re.match(r'^(stem|stage[2-5])\.', key) else None
 
 
-def convert_detectron2(state: Dict[str, torch.Tensor]) -> Tuple[Dict[str, torch.Tensor], List[str]]:
+def convert_detectron2(state: Dict[str, torch.Tensor]
+                       ) -> Tuple[Dict[str, torch.Tensor], List[str]]:
     """Official names are kept; prefixes are stripped; non-backbone keys
     (FPN, heads, ``__author__``...) are returned as leftovers."""
     out, leftovers = {}, []

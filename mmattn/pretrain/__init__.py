@@ -14,7 +14,8 @@ try:
 except Exception as error:  # ImportError, or a torchvision that does not load
     raise ImportError(
         f'mmattn.pretrain needs mmpretrain 1.2 and a torchvision that matches the installed '
-        f'torch ({type(error).__name__}: {error}). Install them with: pip install -e ".[pretrain]" '
+        f'torch ({type(error).__name__}: {error}). Install them with: '
+        'pip install -e ".[pretrain]" '
         '(or bash tools/setup_env.sh --pretrain)') from error
 
 from mmattn.models.backbones import EPSANet, VoVNet

@@ -90,7 +90,8 @@ def _label(record: AttentionRecord) -> str:
 
 
 def _overlay(image: np.ndarray, panels: List[Tuple[str, np.ndarray, float]], title: str,
-             out_file: str, alpha: float, marks: Optional[List[Tuple[float, float]]] = None) -> str:
+             out_file: str, alpha: float,
+             marks: Optional[List[Tuple[float, float]]] = None) -> str:
     """One row of panels: ``image`` (H, W, 3 RGB uint8) under each map (H, W),
     colour range 0..vmax, a colour bar each; ``marks`` (x, y) pixels."""
     plt = _pyplot()
@@ -260,24 +261,28 @@ def write_attention_pictures(records: Dict[str, AttentionRecord], image: np.ndar
                 pair_marks = marks
             elif record.kind == 'spatial_softmax':
                 vmax = float(last[0].max()) or 1.0
-                panels.append((f'context weights: max {vmax:.3g} (uniform {1 / last[0].numel():.3g})',
+                uniform = 1 / last[0].numel()
+                panels.append((f'context weights: max {vmax:.3g} (uniform {uniform:.3g})',
                                on_image(last[0]), vmax))
             elif record.kind == 'channel_pairwise':
                 written.append(_matrix(last.numpy(), f'{title}\nchannel attention (rows sum to 1)',
                                        osp.join(out_dir, _file_name(index, first, '_channels'))))
                 index += 1
         if panels:
-            written.append(_overlay(image, panels, title, osp.join(out_dir, _file_name(index, first)),
+            out_file = osp.join(out_dir, _file_name(index, first))
+            written.append(_overlay(image, panels, title, out_file,
                                     alpha, pair_marks))
             index += 1
     for group, rows in _grouped(channel_rows):
         written.append(_strips(rows, f'channel gates, {group} (fixed range 0-1)',
-                               osp.join(out_dir, _file_name(index, 'channel_gates_' + _slug(group)))))
+                               osp.join(out_dir,
+                                        _file_name(index, 'channel_gates_' + _slug(group)))))
         index += 1
     for group, rows in _grouped(branch_rows):
         written.append(_strips([(label, m) for label, m, _ in rows],
                                f'branch weights (softmax over kernels), {group}',
-                               osp.join(out_dir, _file_name(index, 'branch_weights_' + _slug(group))),
+                               osp.join(out_dir, _file_name(
+                                   index, 'branch_weights_' + _slug(group))),
                                [labels for _, _, labels in rows]))
         index += 1
     return written

@@ -10,9 +10,7 @@ on its own to say which one cannot be and why. ``--benchmark`` times
 onnxruntime against PyTorch on the export shape, taking turns.
 """
 import argparse
-import statistics
 import sys
-import time
 
 from mmattn.utils.errors import UsageError
 from .command import (CommandParser, add_cfg_options, add_config_and_checkpoint, main_of,
@@ -57,9 +55,10 @@ def _check_args(args: argparse.Namespace) -> int:
 
 
 def _benchmark(backbone, onnx_file: str, shape, rounds: int) -> None:
-    import numpy as np
     import onnxruntime as ort
     import torch
+
+    from mmattn.analysis.latency import alternating_latency, print_latency
     session = ort.InferenceSession(onnx_file, providers=['CPUExecutionProvider'])
     x = torch.randn(*shape)
     feed = {'input': x.numpy()}
@@ -68,27 +67,9 @@ def _benchmark(backbone, onnx_file: str, shape, rounds: int) -> None:
         with torch.inference_mode():
             backbone(x)
 
-    def run_ort():
-        session.run(None, feed)
-
-    times = {'PyTorch': [], 'onnxruntime': []}
-    for step in (run_torch, run_ort):  # warm-up
-        step()
-        step()
-    for _ in range(rounds):
-        for name, step in (('PyTorch', run_torch), ('onnxruntime', run_ort)):
-            start = time.perf_counter()
-            step()
-            times[name].append(time.perf_counter() - start)
-    from mmattn.analysis.benchmark import machine_line
-    print(f'latency, {rounds} rounds taking turns, {machine_line()}, '
-          f'onnxruntime {ort.__version__} (default threads):')
-    for name, values in times.items():
-        ms = np.array(values) * 1000
-        print(f'  {name:<12} median {statistics.median(ms):8.1f} ms  '
-              f'(min {ms.min():.1f}, max {ms.max():.1f})')
-    ratio = statistics.median(times['onnxruntime']) / statistics.median(times['PyTorch'])
-    print(f'  onnxruntime / PyTorch = {ratio:.2f}')
+    times = alternating_latency({'PyTorch': run_torch,
+                                 'onnxruntime': lambda: session.run(None, feed)}, rounds)
+    print_latency(times, 'backbone latency')
 
 
 def run(args: argparse.Namespace) -> int:

@@ -24,8 +24,13 @@ def area_ratio_levels(rois: torch.Tensor, img_shapes: Sequence[Tuple[int, int]],
     """
     areas = torch.as_tensor([float(h) * float(w) for h, w in img_shapes], dtype=torch.float32,
                             device=rois.device)
-    img_areas = areas[rois[:, 0].long()]
-    roi_areas = (rois[:, 3] - rois[:, 1]) * (rois[:, 4] - rois[:, 2])
+    return levels_by_area_ratio(rois[:, 1:], areas[rois[:, 0].long()], min_level, max_level)
+
+
+def levels_by_area_ratio(boxes: torch.Tensor, img_areas: torch.Tensor, min_level: int,
+                         max_level: int) -> torch.Tensor:
+    """``area_ratio_levels`` for (R, 4) boxes and each box's image area (R,)."""
+    roi_areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
     levels = torch.ceil(max_level - torch.log2(img_areas / roi_areas + sys.float_info.epsilon))
     return levels.clamp(min=min_level, max=max_level).long() - min_level
 

@@ -1,0 +1,150 @@
+"""Export a whole detector to ONNX and check it against PyTorch
+(``tools/deployment/export_detector_onnx.py``):
+
+    python tools/deployment/export_detector_onnx.py CONFIG CHECKPOINT OUT.onnx \
+        [--shape H W] [--dynamic] [--opset N] [--score-thr S] [--max-per-img K] \
+        [--benchmark ROUNDS] [--image IMG] [--cfg-options ...]
+
+The file takes ``input`` (the normalised, padded batch the config's data
+preprocessor makes) and gives ``dets``, ``labels`` (and ``masks``,
+``mask_scores``): see ``mmattn/deployment/detector_onnx.py``. ``CHECKPOINT``
+may be ``none`` (the config's initialisation, for export checks and timings).
+``--score-thr`` and ``--max-per-img`` override the config's test settings
+(every stage's). After writing, onnxruntime runs the file on a random input
+(with ``--dynamic`` on two sizes and batches) and its detections are compared
+with the PyTorch export wrapper's. ``--benchmark`` times image to detections
+(``OnnxDetector`` against mmdet's ``inference_detector``, batch 1) with the
+two taking turns.
+"""
+import argparse
+from typing import Optional
+
+from .command import (CommandParser, add_cfg_options, add_config_and_checkpoint, main_of,
+                      non_negative_int, positive_float, positive_int)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = CommandParser(prog='export_detector_onnx',
+                           description='Export a whole detector to ONNX (standard operators)')
+    add_config_and_checkpoint(parser, "checkpoint file (or URL); 'none': the config's "
+                                      'initialisation without pretrained weights')
+    parser.add_argument('out', help='the .onnx file to write')
+    parser.add_argument('--shape', type=positive_int, nargs=2, default=[800, 1344],
+                        metavar=('H', 'W'), help='input height and width (default 800 1344)')
+    parser.add_argument('--batch', type=positive_int, default=1, help='batch of the export')
+    parser.add_argument('--dynamic', action='store_true',
+                        help='make batch, height and width symbolic')
+    parser.add_argument('--opset', type=positive_int, default=None, help='ONNX opset (default 17)')
+    parser.add_argument('--score-thr', type=float, default=None,
+                        help="override the config's test score threshold")
+    parser.add_argument('--max-per-img', type=positive_int, default=None,
+                        help="override the config's detections per image")
+    parser.add_argument('--benchmark', type=non_negative_int, default=0, metavar='ROUNDS',
+                        help='time image to detections, onnxruntime and PyTorch taking turns')
+    parser.add_argument('--image', help='the image --benchmark uses (default: a random one at '
+                                        '--shape)')
+    parser.add_argument('--atol', type=positive_float, default=1e-3,
+                        help='fail when a detection differs from PyTorch by more than this '
+                             '(box pixels, score)')
+    add_cfg_options(parser)
+    return parser
+
+
+def _apply_overrides(model, args: argparse.Namespace) -> None:
+    for cfg in _stage_test_cfgs(model):
+        if args.score_thr is not None and 'score_thr' in cfg:
+            cfg['score_thr'] = args.score_thr
+        if args.max_per_img is not None and 'max_per_img' in cfg:
+            cfg['max_per_img'] = args.max_per_img
+
+
+def _stage_test_cfgs(model) -> list:
+    """The test configs the post-processing reads: the final detections' (not
+    the RPN's proposals)."""
+    found = []
+    for name in ('bbox_head', 'roi_head'):
+        head = getattr(model, name, None)
+        cfg = getattr(head, 'test_cfg', None) if head is not None else None
+        if cfg is not None:
+            found.append(cfg)
+    return found
+
+
+def _compare(wrapper, onnx_file: str, shapes) -> float:
+    """The largest difference between onnxruntime's and PyTorch's detections
+    (row by row: both sort by score) over random inputs of ``shapes``."""
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+    session = ort.InferenceSession(onnx_file, providers=['CPUExecutionProvider'])
+    generator = torch.Generator().manual_seed(0)
+    worst = 0.0
+    for shape in shapes:
+        x = torch.randn(*shape, generator=generator)
+        with torch.no_grad():
+            expected = [t.numpy() for t in wrapper(x)]
+        got = session.run(None, {'input': x.numpy()})
+        diff = max(float(np.abs(g.astype(np.float64) - e.astype(np.float64)).max())
+                   if g.size else 0.0 for g, e in zip(got, expected))
+        print(f'  onnxruntime vs PyTorch at {"x".join(map(str, shape))}: largest difference '
+              f'{diff:.3g}')
+        worst = max(worst, diff)
+    return worst
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from mmattn.deployment.backbone_onnx import second_shape
+    from mmattn.deployment.detector_onnx import DEFAULT_OPSET, export_detector, exportable
+    from mmattn.utils.errors import UsageError
+    from .detector_loading import load_detector
+    if not args.out.endswith('.onnx'):
+        raise UsageError(f'OUT {args.out!r} must end with .onnx')
+    if min(args.shape) < 32:
+        raise UsageError(f'--shape {args.shape}: height and width must be >= 32')
+    if args.score_thr is not None and not 0 <= args.score_thr < 1:
+        raise UsageError(f'--score-thr {args.score_thr} is invalid; expected 0 <= S < 1')
+    checkpoint = None if args.checkpoint == 'none' else args.checkpoint
+    model = load_detector(args.config, checkpoint, args.cfg_options, 'cpu')
+    _apply_overrides(model, args)
+    opset = DEFAULT_OPSET if args.opset is None else args.opset
+    shape = (args.batch, 3, *args.shape)
+    names = export_detector(model, args.out, shape, args.dynamic, opset)
+    kind = 'batch, height and width symbolic' if args.dynamic else 'static shape'
+    print(f'export_detector_onnx: wrote {args.out} ({type(model).__name__}, opset {opset}, '
+          f'{kind}; outputs {", ".join(names)})')
+    worst = _compare(exportable(model), args.out, [shape, second_shape(shape, args.dynamic)])
+    if args.benchmark:
+        benchmark(model, args.out, args.image, args.shape, args.benchmark)
+    if worst > args.atol:
+        print(f'export_detector_onnx: error: onnxruntime differs from PyTorch by {worst:.3g} '
+              f'> --atol {args.atol}', file=sys.stderr)
+        return 1
+    return 0
+
+
+def benchmark(model, onnx_file: str, image: Optional[str], shape, rounds: int) -> dict:
+    """Median seconds of image to detections at batch 1, PyTorch
+    (``inference_detector``) and onnxruntime (``OnnxDetector``) taking turns;
+    prints them with the machine line."""
+    import numpy as np
+    import torch
+    from mmdet.apis import inference_detector
+
+    from mmattn.analysis.latency import alternating_latency, print_latency
+    from mmattn.deployment.onnx_detector import OnnxDetector
+    if image is None:
+        h, w = shape
+        picture = (np.random.default_rng(0).random((h, w, 3)) * 255).astype(np.uint8)
+    else:
+        import mmcv
+        picture = mmcv.imread(image)
+    detector = OnnxDetector(onnx_file, model.cfg)
+    with torch.no_grad():
+        times = alternating_latency({'PyTorch': lambda: inference_detector(model, picture),
+                                     'onnxruntime': lambda: detector(picture)}, rounds)
+    return print_latency(times, 'image to detections, batch 1')
+
+
+main = main_of('export_detector_onnx', build_parser, run)

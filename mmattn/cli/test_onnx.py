@@ -1,0 +1,91 @@
+"""Evaluate an exported detector on a config's test set
+(``tools/deployment/test_onnx.py``):
+
+    python tools/deployment/test_onnx.py CONFIG MODEL.onnx [--work-dir DIR] \
+        [--show-dir DIR] [--cfg-options ...]
+
+Each test image goes through the config's test pipeline and data
+preprocessor, onnxruntime runs the file, and ``OnnxDetector`` turns its
+outputs into mmdet predictions, which the config's ``test_evaluator``
+(``CocoMetric``: box and mask AP) scores as ``tools/test.py`` does for a
+checkpoint. Metrics are printed and written to ``WORK_DIR/test_metrics.json``;
+``--show-dir`` draws the predictions.
+"""
+import argparse
+import os.path as osp
+
+from .command import CommandParser, add_cfg_options, main_of
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = CommandParser(prog='test_onnx', description='Evaluate an ONNX detector')
+    parser.add_argument('config', help='the config the model was exported from')
+    parser.add_argument('model', help='the .onnx file (export_detector_onnx.py)')
+    parser.add_argument('--work-dir', help='where test_metrics.json goes (default: '
+                                           'work_dirs/<config name>_onnx)')
+    parser.add_argument('--show-dir', help='draw predictions into WORK_DIR/SHOW_DIR')
+    parser.add_argument('--score-thr', type=float, default=0.3,
+                        help='with --show-dir: the lowest score drawn (default 0.3)')
+    add_cfg_options(parser)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from mmengine.evaluator import Evaluator
+    from mmengine.logging import print_log
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import Runner
+
+    import mmattn  # noqa: F401
+    from mmattn.deployment.onnx_detector import OnnxDetector
+    from mmattn.engine.hooks.metrics_json_hook import write_json_atomic
+    from mmattn.utils.config import load_config
+    from mmattn.utils.errors import UsageError
+    from .dataset_checks import dataset_problems
+    if not osp.isfile(args.model):
+        raise UsageError(f'model {args.model!r} does not exist')
+    cfg = load_config(args.config, args.cfg_options)
+    work_dir = args.work_dir or osp.join(
+        'work_dirs', osp.splitext(osp.basename(args.config))[0] + '_onnx')
+    problems, _ = dataset_problems(cfg, ['test_dataloader'])
+    if problems:
+        raise UsageError('\n'.join(problems))
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    detector = OnnxDetector(args.model, cfg)
+    loader = Runner.build_dataloader(cfg.test_dataloader)
+    evaluator = Evaluator(cfg.test_evaluator)
+    evaluator.dataset_meta = loader.dataset.metainfo
+    visualizer = _visualizer(loader.dataset.metainfo) if args.show_dir else None
+    for i, data_batch in enumerate(loader):
+        samples = detector.predict_batch(data_batch)
+        evaluator.process(data_samples=samples, data_batch=data_batch)
+        if visualizer is not None:
+            _draw(visualizer, samples, osp.join(work_dir, args.show_dir), args.score_thr)
+        if (i + 1) % 50 == 0:
+            print_log(f'test_onnx: [{i + 1}/{len(loader)}]', logger='current')
+    metrics = evaluator.evaluate(len(loader.dataset))
+    shown = '  '.join(f'{k}: {v:.4f}' if isinstance(v, float) else f'{k}: {v}'
+                      for k, v in metrics.items())
+    print(f'test_onnx: {args.model} on {len(loader.dataset)} images  {shown}')
+    write_json_atomic(osp.join(work_dir, 'test_metrics.json'), dict(metrics))
+    print(f'test_onnx: metrics written to {osp.join(work_dir, "test_metrics.json")}')
+    return 0
+
+
+def _visualizer(metainfo: dict):
+    from mmdet.visualization import DetLocalVisualizer
+    visualizer = DetLocalVisualizer.get_instance('mmattn_test_onnx')
+    visualizer.dataset_meta = metainfo
+    return visualizer
+
+
+def _draw(visualizer, samples, out_dir: str, score_thr: float) -> None:
+    import mmcv
+    for sample in samples:
+        image = mmcv.imread(sample.img_path, channel_order='rgb')
+        name = osp.basename(sample.img_path)
+        visualizer.add_datasample(name, image, sample, draw_gt=False, show=False,
+                                  pred_score_thr=score_thr, out_file=osp.join(out_dir, name))
+
+
+main = main_of('test_onnx', build_parser, run)

@@ -1,0 +1,136 @@
+"""Two-stage detectors (Faster R-CNN, Mask R-CNN: mmdet's ``RPNHead`` and
+``StandardRoIHead`` with a box head and, optionally, an FCN mask head) as one
+graph: ``input`` -> ``dets``, ``labels`` (and ``masks``).
+
+Follows mmdet's predict step by step: RPN per level the ``nms_pre`` best
+anchors, decoded and clipped, boxes with a side not above ``min_bbox_size``
+dropped, NMS within each level, the ``max_per_img`` best as proposals; the
+box head on them (softmax scores, class-specific boxes), pairs of box and
+class above ``score_thr``, class-aware NMS, the ``max_per_img`` best; the
+mask head on those boxes, each detection's class channel, sigmoid. Every
+image keeps a fixed number of rows (``postprocess``); the deviations of
+``single_stage`` apply (clipping to the input; NMS in input coordinates,
+which mmdet also uses for Mask R-CNN).
+"""
+from typing import Tuple
+
+import torch
+import torch.nn as nn
+
+from ..box_coders import decode
+from ..onnx_ops import ROI_ALIGN_MIN_OPSET
+from ..postprocess import batched_nms, gather_rows, top_candidates
+from .roi_features import fpn_levels, pooled_features
+from .single_stage import dense_head_config, flat_level, level_scores
+
+
+def proposals(rpn_head: nn.Module, feats,
+              input_shape: Tuple) -> Tuple[torch.Tensor, torch.Tensor]:
+    """(boxes (N, P, 4), valid (N, P)) of mmdet's ``RPNHead.predict``."""
+    cfg = dense_head_config(rpn_head)
+    cls_scores, bbox_preds = rpn_head(feats)
+    sizes = [c.shape[-2:] for c in cls_scores]
+    anchors = rpn_head.prior_generator.grid_priors(sizes, dtype=cls_scores[0].dtype,
+                                                   device=cls_scores[0].device)
+    n = cls_scores[0].shape[0]
+    scores, boxes, levels = [], [], []
+    for level, (cls_score, bbox_pred, anchor) in enumerate(zip(cls_scores, bbox_preds, anchors)):
+        score, where, _ = top_candidates(level_scores(rpn_head, cls_score), 0.0, cfg['nms_pre'])
+        preds = gather_rows(flat_level(bbox_pred, rpn_head.bbox_coder.encode_size), where)
+        chosen = gather_rows(anchor[None].expand(n, -1, -1), where)
+        k = preds.shape[1]
+        boxes.append(decode(rpn_head.bbox_coder, chosen.reshape(n * k, 4),
+                            preds.reshape(n * k, -1), input_shape).reshape(n, k, 4))
+        scores.append(score)
+        levels.append(torch.full_like(where, level))
+    boxes, scores = torch.cat(boxes, 1), torch.cat(scores, 1)
+    if cfg['min_bbox_size'] >= 0:
+        wh = boxes[..., 2:] - boxes[..., :2]
+        large = (wh[..., 0] > cfg['min_bbox_size']) & (wh[..., 1] > cfg['min_bbox_size'])
+        scores = scores * large.to(scores.dtype)
+    dets, labels, _ = batched_nms(boxes, scores, torch.cat(levels, 1), cfg['iou'],
+                                  cfg['max_per_img'])
+    return dets[..., :4], labels >= 0
+
+
+def box_detections(roi_head: nn.Module, feats, rois: torch.Tensor, valid: torch.Tensor,
+                   input_shape: Tuple) -> Tuple[torch.Tensor, torch.Tensor]:
+    """``dets`` and ``labels`` of mmdet's ``StandardRoIHead.predict_bbox``
+    for the RoIs (N, P, 4) of which ``valid`` are real."""
+    from mmattn.utils.errors import UsageError
+    head, cfg = roi_head.bbox_head, roi_head.test_cfg
+    if getattr(head, 'custom_cls_channels', False) or head.reg_class_agnostic:
+        raise UsageError(f'{type(head).__name__} with custom classification channels or '
+                         'class-agnostic regression cannot be exported')
+    n, p = rois.shape[:2]
+    extractor = roi_head.bbox_roi_extractor
+    levels = fpn_levels(extractor, rois.reshape(n * p, 4), len(extractor.roi_layers))
+    cls_score, bbox_pred = head(pooled_features(extractor, feats, rois, levels))
+    num_classes = head.num_classes
+    scores = cls_score.softmax(-1)[:, :num_classes].reshape(n, p, num_classes)
+    scores = scores * valid[..., None].to(scores.dtype)
+    boxes = decode(head.bbox_coder, rois.reshape(n * p, 4), bbox_pred, input_shape)
+    boxes = boxes.reshape(n, p * num_classes, 4)
+    labels = torch.arange(num_classes, device=rois.device).repeat(p)[None].expand(n, -1)
+    scores = scores.reshape(n, p * num_classes)
+    scores = torch.where(scores > cfg.score_thr, scores, torch.zeros_like(scores))
+    nms = cfg.get('nms') or {}
+    if nms.get('type', 'nms') != 'nms':
+        raise UsageError(f'test_cfg.rcnn.nms.type={nms.get("type")!r} cannot be exported; '
+                         "supported: 'nms'")
+    dets, labels, _ = batched_nms(boxes, scores, labels, float(nms.get('iou_threshold', 0.5)),
+                                  int(cfg.max_per_img))
+    return dets, labels
+
+
+def class_masks(mask_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """(N, K, S, S) probabilities of each detection's own class channel from
+    (N * K, classes, S, S) logits (class-agnostic heads: their one channel)."""
+    n, k = labels.shape
+    channel = labels.reshape(n * k).clamp(min=0)
+    if mask_logits.shape[1] == 1:
+        channel = torch.zeros_like(channel)
+    picked = torch.gather(mask_logits, 1, channel[:, None, None, None].expand(
+        -1, 1, mask_logits.shape[2], mask_logits.shape[3]))
+    masks = picked.sigmoid().reshape(n, k, mask_logits.shape[2], mask_logits.shape[3])
+    return masks * (labels >= 0)[..., None, None].to(masks.dtype)
+
+
+class TwoStageExport(nn.Module):
+    """``input`` (N, 3, H, W) -> ``dets``, ``labels`` (and ``masks``) for an
+    mmdet ``TwoStageDetector`` with ``RPNHead`` and ``StandardRoIHead``."""
+
+    min_opset = ROI_ALIGN_MIN_OPSET
+
+    def __init__(self, detector: nn.Module) -> None:
+        super().__init__()
+        from mmdet.models.dense_heads import RPNHead
+        from mmdet.models.roi_heads import StandardRoIHead
+
+        from mmattn.utils.errors import UsageError
+        rpn, roi = detector.rpn_head, detector.roi_head
+        if type(rpn) is not RPNHead or not isinstance(roi, StandardRoIHead) \
+                or roi.with_shared_head or not roi.with_bbox:
+            raise UsageError(f'{type(detector).__name__} with {type(rpn).__name__} and '
+                             f'{type(roi).__name__} cannot be exported; supported two-stage '
+                             'detectors: RPNHead + StandardRoIHead with a box head (Faster '
+                             'R-CNN, Mask R-CNN)')
+        dense_head_config(rpn)
+        self.detector = detector
+        self.with_mask = roi.with_mask
+        self.output_names = ('dets', 'labels', 'masks') if self.with_mask else ('dets', 'labels')
+
+    def forward(self, input: torch.Tensor):
+        shape = input.shape[-2:]
+        feats = self.detector.extract_feat(input)
+        rois, valid = proposals(self.detector.rpn_head, feats, shape)
+        roi_head = self.detector.roi_head
+        dets, labels = box_detections(roi_head, feats, rois, valid, shape)
+        if not self.with_mask:
+            return dets, labels
+        n, k = labels.shape
+        extractor = roi_head.mask_roi_extractor
+        boxes = dets[..., :4]
+        levels = fpn_levels(extractor, boxes.reshape(n * k, 4), len(extractor.roi_layers))
+        logits = roi_head.mask_head(pooled_features(extractor, feats, boxes, levels))
+        return dets, labels, class_masks(logits, labels)

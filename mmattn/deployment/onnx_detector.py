@@ -1,0 +1,125 @@
+"""Run an exported detector (``detector_onnx``) with onnxruntime and get mmdet
+``DetDataSample``s back, as ``model.predict`` gives them: boxes in the
+original image's coordinates, masks pasted at its size, so that mmdet's
+``DetLocalVisualizer`` and ``CocoMetric`` take them unchanged.
+
+    detector = OnnxDetector('mask_rcnn.onnx', 'configs/vovnet/mask_rcnn_vovnet39_coco.py')
+    sample = detector('demo.jpg')            # or an HxWx3 BGR array, or a list of them
+    sample.pred_instances.bboxes, .scores, .labels, .masks
+
+The config's test pipeline and data preprocessor make ``input``; after the
+run, each image's boxes are clipped to its resized shape and divided by its
+scale factor, and masks are pasted by the config's own mask head (mmdet's
+``FCNMaskHead.predict_by_feat``, with the probabilities the file outputs).
+"""
+import copy
+from typing import Dict, List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.structures import InstanceData
+
+ImageLike = Union[str, np.ndarray]
+
+
+class OnnxDetector:
+    """An ONNX detector file and the config it was exported from."""
+
+    def __init__(self, onnx_file: str, config: Union[str, Config],
+                 providers: Optional[Sequence[str]] = None) -> None:
+        import onnxruntime as ort
+        from mmdet.registry import MODELS
+        from mmdet.utils import register_all_modules
+
+        import mmattn  # noqa: F401  (registers mmattn's modules)
+        from mmattn.utils.config import load_config
+        from mmattn.utils.errors import UsageError
+        register_all_modules(init_default_scope=True)
+        self.cfg = load_config(config) if isinstance(config, str) else config
+        try:
+            self.session = ort.InferenceSession(
+                onnx_file, providers=list(providers or ['CPUExecutionProvider']))
+        except Exception as error:  # noqa: BLE001  (onnxruntime says it in many ways)
+            raise UsageError(f'{onnx_file!r} cannot be loaded by onnxruntime: '
+                             f'{str(error).strip().splitlines()[0]}') from None
+        self.output_names = [o.name for o in self.session.get_outputs()]
+        if self.output_names[:2] != ['dets', 'labels']:
+            raise UsageError(f'{onnx_file!r} is not a detector exported by mmattn (its outputs '
+                             f'are {self.output_names}; expected dets, labels[, masks...])')
+        self.preprocessor = MODELS.build(self.cfg.model.data_preprocessor)
+        self.mask_head, self.mask_cfg = None, None
+        if 'masks' in self.output_names:
+            roi_head = self.cfg.model.roi_head
+            self.mask_head = MODELS.build(roi_head.mask_head)
+            self.mask_head.class_agnostic = True  # the file gives each detection's class only
+            test_cfg = self.cfg.model.test_cfg
+            self.mask_cfg = test_cfg.get('rcnn') or test_cfg.get('mask')
+        self._pipelines: Dict[bool, object] = {}
+
+    # ------------------------------------------------------------ inputs
+    def _pipeline(self, from_array: bool):
+        if from_array not in self._pipelines:
+            from mmcv.transforms import Compose
+            from mmdet.utils import get_test_pipeline_cfg
+            steps = [copy.deepcopy(dict(step)) for step in get_test_pipeline_cfg(self.cfg)
+                     if not str(step.get('type', '')).endswith('LoadAnnotations')]
+            if from_array:
+                steps[0]['type'] = 'mmdet.LoadImageFromNDArray'
+            self._pipelines[from_array] = Compose(steps)
+        return self._pipelines[from_array]
+
+    def _load(self, image: ImageLike) -> dict:
+        from mmattn.utils.errors import UsageError
+        if isinstance(image, np.ndarray):
+            return self._pipeline(True)(dict(img=image, img_id=0))
+        import os.path as osp
+        if not osp.isfile(str(image)):
+            raise UsageError(f'image {image!r} does not exist')
+        return self._pipeline(False)(dict(img_path=str(image), img_id=0))
+
+    # --------------------------------------------------------------- run
+    def predict_batch(self, data_batch: dict) -> list:
+        """Predictions for a batch as a dataloader gives it (``inputs``: list
+        of uint8 CHW tensors, ``data_samples``), as ``model.test_step`` does."""
+        batch = self.preprocessor(data_batch, False)
+        inputs, samples = batch['inputs'], batch['data_samples']
+        outputs = dict(zip(self.output_names,
+                           self.session.run(None, {'input': inputs.cpu().numpy()})))
+        for i, sample in enumerate(samples):
+            sample.pred_instances = self._instances(outputs, i, sample.metainfo)
+        return samples
+
+    def __call__(self, images: Union[ImageLike, List[ImageLike]]):
+        """``DetDataSample`` for an image (path or BGR array), or a list of
+        them for a list of images."""
+        single = not isinstance(images, (list, tuple))
+        loaded = [self._load(image) for image in ([images] if single else images)]
+        samples = self.predict_batch(dict(inputs=[d['inputs'] for d in loaded],
+                                          data_samples=[d['data_samples'] for d in loaded]))
+        return samples[0] if single else samples
+
+    def _instances(self, outputs: Dict[str, np.ndarray], i: int, meta: dict) -> InstanceData:
+        labels = torch.from_numpy(outputs['labels'][i])
+        keep = labels >= 0
+        dets = torch.from_numpy(outputs['dets'][i])[keep]
+        h, w = meta['img_shape'][:2]
+        boxes = dets[:, :4].clone()
+        boxes[:, 0::2] = boxes[:, 0::2].clamp(min=0, max=w)
+        boxes[:, 1::2] = boxes[:, 1::2].clamp(min=0, max=h)
+        result = InstanceData(bboxes=boxes, scores=dets[:, 4], labels=labels[keep])
+        if 'mask_scores' in outputs:
+            result.mask_scores = torch.from_numpy(outputs['mask_scores'][i])[keep]
+        scale = boxes.new_tensor(meta['scale_factor']).repeat(2)
+        if self.mask_head is None:
+            result.bboxes = boxes / scale
+            return result
+        masks = torch.from_numpy(outputs['masks'][i])[keep][:, None]
+        if len(result) == 0:
+            result.bboxes = boxes / scale
+            oh, ow = meta['ori_shape'][:2]
+            result.masks = torch.zeros(0, oh, ow, dtype=torch.bool)
+            return result
+        # rescales the boxes in place, pastes at the original size, thresholds
+        return self.mask_head.predict_by_feat((masks,), [result], [meta], self.mask_cfg,
+                                              rescale=True, activate_map=True)[0]

@@ -2,14 +2,16 @@
 (``tools/deployment/test_onnx.py``):
 
     python tools/deployment/test_onnx.py CONFIG MODEL.onnx [--work-dir DIR] \
-        [--show-dir DIR] [--cfg-options ...]
+        [--show-dir DIR] [--compare CHECKPOINT] [--cfg-options ...]
 
 Each test image goes through the config's test pipeline and data
 preprocessor, onnxruntime runs the file, and ``OnnxDetector`` turns its
 outputs into mmdet predictions, which the config's ``test_evaluator``
 (``CocoMetric``: box and mask AP) scores as ``tools/test.py`` does for a
 checkpoint. Metrics are printed and written to ``WORK_DIR/test_metrics.json``;
-``--show-dir`` draws the predictions.
+``--show-dir`` draws the predictions. ``--compare CHECKPOINT`` also runs the
+PyTorch model on every batch: its AP, and the agreement detection by
+detection (``mmattn/deployment/agreement.py``), are printed beside the file's.
 """
 import argparse
 import os.path as osp
@@ -25,13 +27,15 @@ def build_parser() -> argparse.ArgumentParser:
                                            'work_dirs/<config name>_onnx)')
     parser.add_argument('--show-dir', help='draw predictions into WORK_DIR/SHOW_DIR')
     parser.add_argument('--score-thr', type=float, default=0.3,
-                        help='with --show-dir: the lowest score drawn (default 0.3)')
+                        help='with --show-dir: the lowest score drawn; with --compare: the lowest '
+                             'reference score compared (default 0.3)')
+    parser.add_argument('--compare', metavar='CHECKPOINT',
+                        help='also evaluate this checkpoint in PyTorch and compare detections')
     add_cfg_options(parser)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    from mmengine.evaluator import Evaluator
     from mmengine.logging import print_log
     from mmengine.registry import init_default_scope
     from mmengine.runner import Runner
@@ -53,23 +57,56 @@ def run(args: argparse.Namespace) -> int:
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     detector = OnnxDetector(args.model, cfg)
     loader = Runner.build_dataloader(cfg.test_dataloader)
-    evaluator = Evaluator(cfg.test_evaluator)
-    evaluator.dataset_meta = loader.dataset.metainfo
+    evaluator = _evaluator(cfg, loader)
+    reference = None
+    if args.compare:
+        from mmattn.deployment.agreement import Agreement
+        from .detector_loading import load_detector
+        model = load_detector(args.config, args.compare, args.cfg_options)
+        reference = (model, _evaluator(cfg, loader), Agreement())
     visualizer = _visualizer(loader.dataset.metainfo) if args.show_dir else None
     for i, data_batch in enumerate(loader):
         samples = detector.predict_batch(data_batch)
+        predictions = [s.pred_instances.clone() for s in samples]
         evaluator.process(data_samples=samples, data_batch=data_batch)
         if visualizer is not None:
             _draw(visualizer, samples, osp.join(work_dir, args.show_dir), args.score_thr)
+        if reference is not None:
+            _compare(reference, data_batch, predictions, args.score_thr)
         if (i + 1) % 50 == 0:
             print_log(f'test_onnx: [{i + 1}/{len(loader)}]', logger='current')
     metrics = evaluator.evaluate(len(loader.dataset))
-    shown = '  '.join(f'{k}: {v:.4f}' if isinstance(v, float) else f'{k}: {v}'
-                      for k, v in metrics.items())
-    print(f'test_onnx: {args.model} on {len(loader.dataset)} images  {shown}')
+    print(f'test_onnx: {args.model} on {len(loader.dataset)} images  {_shown(metrics)}')
+    if reference is not None:
+        print(f'test_onnx: PyTorch {args.compare}  '
+              f'{_shown(reference[1].evaluate(len(loader.dataset)))}')
+        print(f'test_onnx: agreement: {reference[2].summary(args.score_thr)}')
     write_json_atomic(osp.join(work_dir, 'test_metrics.json'), dict(metrics))
     print(f'test_onnx: metrics written to {osp.join(work_dir, "test_metrics.json")}')
     return 0
+
+
+def _evaluator(cfg, loader):
+    from mmengine.evaluator import Evaluator
+    evaluator = Evaluator(cfg.test_evaluator)
+    evaluator.dataset_meta = loader.dataset.metainfo
+    return evaluator
+
+
+def _shown(metrics: dict) -> str:
+    return '  '.join(f'{k}: {v:.4f}' if isinstance(v, float) else f'{k}: {v}'
+                     for k, v in metrics.items())
+
+
+def _compare(reference, data_batch: dict, predictions, min_score: float) -> None:
+    """The PyTorch model on the batch: its AP, and each image's agreement."""
+    import torch
+    model, evaluator, agreement = reference
+    with torch.no_grad():
+        samples = model.test_step(data_batch)
+    for sample, prediction in zip(samples, predictions):
+        agreement.add(sample.pred_instances, prediction, min_score)
+    evaluator.process(data_samples=samples, data_batch=data_batch)
 
 
 def _visualizer(metainfo: dict):

@@ -13,6 +13,7 @@ scale factor, and masks are pasted by the config's own mask head (mmdet's
 ``FCNMaskHead.predict_by_feat``, with the probabilities the file outputs).
 """
 import copy
+import warnings
 from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
@@ -121,5 +122,8 @@ class OnnxDetector:
             result.masks = torch.zeros(0, oh, ow, dtype=torch.bool)
             return result
         # rescales the boxes in place, pastes at the original size, thresholds
-        return self.mask_head.predict_by_feat((masks,), [result], [meta], self.mask_cfg,
-                                              rescale=True, activate_map=True)[0]
+        # (mmdet copies the probabilities with new_tensor, which warns about it)
+        with warnings.catch_warnings():
+            warnings.filterwarnings('ignore', 'To copy construct from a tensor')
+            return self.mask_head.predict_by_feat((masks,), [result], [meta], self.mask_cfg,
+                                                  rescale=True, activate_map=True)[0]

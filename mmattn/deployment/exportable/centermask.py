@@ -4,7 +4,8 @@ graph: ``input`` -> ``dets`` (box scores), ``labels``, ``masks`` and
 
 As ``CenterMask.predict``: the FCOS head's detections (``single_stage``,
 scores ``sqrt(cls * centerness)``), then on their boxes the SAG-Mask head
-(RoIAlign on P3-P5 at CenterMask's area-ratio level) and the MaskIoU head.
+(RoIAlign on P3-P5 at CenterMask's area-ratio level) and the MaskIoU head,
+run on the real detections only.
 Deviation: the level assignment divides by the input's (padded) area, not
 each image's ``img_shape`` area; they are equal when an image fills the input.
 """
@@ -12,7 +13,7 @@ import torch
 import torch.nn as nn
 
 from ..onnx_ops import ROI_ALIGN_MIN_OPSET
-from .roi_features import pooled_features
+from .roi_features import detection_rows, pooled_features, scatter_rows
 from .single_stage import dense_detections
 from .two_stage import class_masks
 
@@ -43,19 +44,19 @@ class CenterMaskExport(nn.Module):
                                  combine=_geometric_mean)
         dets, labels = found['dets'], found['labels']
         n, k = labels.shape
-        boxes = dets[..., :4]
         extractor = roi_head.mask_roi_extractor
-        area = (input.shape[-2] * input.shape[-1]) * torch.ones_like(boxes[..., 0]).reshape(n * k)
-        levels = levels_by_area_ratio(boxes.reshape(n * k, 4), area, extractor.min_level,
-                                      extractor.max_level)
+        rows, boxes, images, classes = detection_rows(labels, dets[..., :4])
+        area = (input.shape[-2] * input.shape[-1]) * torch.ones_like(boxes[:, 0])
+        levels = levels_by_area_ratio(boxes, area, extractor.min_level, extractor.max_level)
         roi_feats = pooled_features(extractor, feats[:len(extractor.featmap_strides)], boxes,
-                                    levels)
+                                    images, levels)
         logits = roi_head.mask_head(roi_feats)
-        masks = class_masks(logits, labels)
+        flat_labels = labels.reshape(n * k)
+        masks = scatter_rows(class_masks(logits, classes), rows, flat_labels)
+        masks = masks.reshape(n, k, masks.shape[1], masks.shape[2])
         if not self.with_mask_iou:
             return dets, labels, masks
-        index = labels.reshape(n * k).clamp(min=0)
-        class_logits = logits[torch.arange(n * k, device=logits.device), index]
-        iou = roi_head.mask_iou_head(roi_feats, class_logits)
-        iou = iou[torch.arange(n * k, device=iou.device), index].reshape(n, k)
-        return dets, labels, masks, dets[..., 4] * iou * (labels >= 0).to(iou.dtype)
+        every = torch.arange(classes.shape[0], device=logits.device)
+        iou = roi_head.mask_iou_head(roi_feats, logits[every, classes])[every, classes]
+        iou = scatter_rows(iou, rows, flat_labels).reshape(n, k)
+        return dets, labels, masks, dets[..., 4] * iou

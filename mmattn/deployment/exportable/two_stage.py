@@ -7,7 +7,8 @@ anchors, decoded and clipped, boxes with a side not above ``min_bbox_size``
 dropped, NMS within each level, the ``max_per_img`` best as proposals; the
 box head on them (softmax scores, class-specific boxes), pairs of box and
 class above ``score_thr``, class-aware NMS, the ``max_per_img`` best; the
-mask head on those boxes, each detection's class channel, sigmoid. Every
+mask head on those boxes (the real detections only), each detection's class
+channel, sigmoid. Every
 image keeps a fixed number of rows (``postprocess``); the deviations of
 ``single_stage`` apply (clipping to the input; NMS in input coordinates,
 which mmdet also uses for Mask R-CNN).
@@ -20,7 +21,7 @@ import torch.nn as nn
 from ..box_coders import decode
 from ..onnx_ops import ROI_ALIGN_MIN_OPSET
 from ..postprocess import batched_nms, gather_rows, top_candidates
-from .roi_features import fpn_levels, pooled_features
+from .roi_features import detection_rows, fpn_levels, pooled_features, scatter_rows
 from .single_stage import dense_head_config, flat_level, level_scores
 
 
@@ -64,8 +65,10 @@ def box_detections(roi_head: nn.Module, feats, rois: torch.Tensor, valid: torch.
                          'class-agnostic regression cannot be exported')
     n, p = rois.shape[:2]
     extractor = roi_head.bbox_roi_extractor
-    levels = fpn_levels(extractor, rois.reshape(n * p, 4), len(extractor.roi_layers))
-    cls_score, bbox_pred = head(pooled_features(extractor, feats, rois, levels))
+    flat = rois.reshape(n * p, 4)
+    images = torch.arange(n, device=rois.device)[:, None].expand(n, p).reshape(n * p)
+    levels = fpn_levels(extractor, flat, len(extractor.roi_layers))
+    cls_score, bbox_pred = head(pooled_features(extractor, feats, flat, images, levels))
     num_classes = head.num_classes
     scores = cls_score.softmax(-1)[:, :num_classes].reshape(n, p, num_classes)
     scores = scores * valid[..., None].to(scores.dtype)
@@ -84,16 +87,26 @@ def box_detections(roi_head: nn.Module, feats, rois: torch.Tensor, valid: torch.
 
 
 def class_masks(mask_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """(N, K, S, S) probabilities of each detection's own class channel from
-    (N * K, classes, S, S) logits (class-agnostic heads: their one channel)."""
-    n, k = labels.shape
-    channel = labels.reshape(n * k).clamp(min=0)
-    if mask_logits.shape[1] == 1:
-        channel = torch.zeros_like(channel)
+    """(V, S, S) probabilities of each detection's own class channel from
+    (V, classes, S, S) logits and (V,) labels (class-agnostic heads: their
+    one channel)."""
+    channel = labels if mask_logits.shape[1] > 1 else torch.zeros_like(labels)
     picked = torch.gather(mask_logits, 1, channel[:, None, None, None].expand(
         -1, 1, mask_logits.shape[2], mask_logits.shape[3]))
-    masks = picked.sigmoid().reshape(n, k, mask_logits.shape[2], mask_logits.shape[3])
-    return masks * (labels >= 0)[..., None, None].to(masks.dtype)
+    return picked[:, 0].sigmoid()
+
+
+def detection_masks(roi_head: nn.Module, feats, dets: torch.Tensor,
+                    labels: torch.Tensor) -> torch.Tensor:
+    """(N, K, S, S) ``masks`` of mmdet's ``StandardRoIHead.predict_mask``:
+    the mask head on the real detections only, zeros in the other rows."""
+    n, k = labels.shape
+    extractor = roi_head.mask_roi_extractor
+    rows, boxes, images, classes = detection_rows(labels, dets[..., :4])
+    levels = fpn_levels(extractor, boxes, len(extractor.roi_layers))
+    logits = roi_head.mask_head(pooled_features(extractor, feats, boxes, images, levels))
+    masks = scatter_rows(class_masks(logits, classes), rows, labels.reshape(n * k))
+    return masks.reshape(n, k, masks.shape[1], masks.shape[2])
 
 
 class TwoStageExport(nn.Module):
@@ -128,9 +141,4 @@ class TwoStageExport(nn.Module):
         dets, labels = box_detections(roi_head, feats, rois, valid, shape)
         if not self.with_mask:
             return dets, labels
-        n, k = labels.shape
-        extractor = roi_head.mask_roi_extractor
-        boxes = dets[..., :4]
-        levels = fpn_levels(extractor, boxes.reshape(n * k, 4), len(extractor.roi_layers))
-        logits = roi_head.mask_head(pooled_features(extractor, feats, boxes, levels))
-        return dets, labels, class_masks(logits, labels)
+        return dets, labels, detection_masks(roi_head, feats, dets, labels)

@@ -312,6 +312,21 @@ def state_dict_of(checkpoint, strip_module: bool = True) -> Dict[str, torch.Tens
     return weights
 
 
+# Submodules whose weights a checkpoint of the unmodified model cannot have:
+# the attention blocks ``WithAttention`` adds (models/wrappers). When a
+# checkpoint has none of them, they are new, not missing.
+FRESH_MODULES = ('attention_blocks',)
+
+
+def _fresh(key: str, weights: Mapping) -> bool:
+    for name in FRESH_MODULES:
+        segment = f'{name}.'
+        if (key.startswith(segment) or f'.{segment}' in key) and \
+                not any(segment in k for k in weights):
+            return True
+    return False
+
+
 def _counter(key: str) -> bool:
     """BatchNorm's ``num_batches_tracked``: a counter, not a weight."""
     return key.endswith('num_batches_tracked')
@@ -334,8 +349,9 @@ class StateDictFit:
     def of(cls, expected: Mapping[str, torch.Tensor],
            weights: Mapping[str, torch.Tensor]) -> 'StateDictFit':
         fit = cls()
+        fresh = {key for key in expected if _fresh(key, weights)}
         for key, value in expected.items():
-            if _counter(key):
+            if _counter(key) or key in fresh:
                 continue
             if key not in weights:
                 fit.missing.append(key)

@@ -60,6 +60,7 @@ class EPSABottleneck(Bottleneck):
         return self.relu(out)
 
 
+@register(root=True)  # every codebase's scope (mmseg, mmpretrain...) finds it
 @register()
 class EPSANet(FastPathsMixin, PretrainedWeightsMixin, ResNet):
     """EPSANet-50/101 with mmdet's backbone contract.

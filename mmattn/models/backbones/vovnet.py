@@ -132,6 +132,7 @@ class OSABlock(nn.Module):
         return run_block(self, lambda t: self._forward(t, plan), x, plan)
 
 
+@register(root=True)  # every codebase's scope (mmseg, mmpretrain...) finds it
 @register()
 class VoVNet(FastPathsMixin, PretrainedWeightsMixin, BaseModule):
     """VoVNetV2-eSE backbone with mmdet's backbone contract.

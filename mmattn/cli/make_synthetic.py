@@ -1,9 +1,11 @@
-"""Make the synthetic datasets (``tools/misc/make_synthetic_{coco,imagenet}.py``):
+"""Make the synthetic datasets (``tools/misc/make_synthetic_{coco,imagenet,ade20k}.py``):
 
     make_synthetic_coco OUT [--num-train N] [--num-val N] [--image-size PX]
         [--max-objects N] [--seed S] [--layout synthetic|coco] [--overwrite]
     make_synthetic_imagenet OUT [--num-classes 2..6] [--train-per-class N]
         [--val-per-class N] [--image-size PX] [--seed S] [--overwrite]
+    make_synthetic_ade20k OUT [--num-train N] [--num-val N] [--image-size PX]
+        [--seed S] [--overwrite]
 
 OUT must be new or empty; ``--overwrite`` replaces only a set an mmattn maker
 wrote there before, holding nothing else. A run that is interrupted (Ctrl-C,
@@ -96,5 +98,26 @@ def _run_imagenet(args: argparse.Namespace) -> int:
         overwrite=args.overwrite))
 
 
+def _ade20k_parser() -> argparse.ArgumentParser:
+    parser = CommandParser(prog='make_synthetic_ade20k',
+                           description='Make the synthetic shapes set in ADE20K\'s layout '
+                                       '(semantic segmentation)')
+    _add_common(parser, 128, COCO_MIN_IMAGE_SIZE)
+    parser.add_argument('--num-train', type=positive_int, default=400, metavar='N')
+    parser.add_argument('--num-val', type=positive_int, default=100, metavar='N')
+    return parser
+
+
+def _run_ade20k(args: argparse.Namespace) -> int:
+    from mmattn.datasets.synthetic import make_synthetic_ade20k
+    _prepare(args, COCO_MIN_IMAGE_SIZE)
+    max_side = min(64, args.image_size // 2)
+    return _print_paths(make_synthetic_ade20k(
+        args.out_dir, num_train=args.num_train, num_val=args.num_val,
+        image_size=args.image_size, min_side=min(16, max_side), max_side=max_side,
+        seed=args.seed, overwrite=args.overwrite))
+
+
 coco_main = main_of('make_synthetic_coco', _coco_parser, _run_coco)
+ade20k_main = main_of('make_synthetic_ade20k', _ade20k_parser, _run_ade20k)
 imagenet_main = main_of('make_synthetic_imagenet', _imagenet_parser, _run_imagenet)

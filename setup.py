@@ -1,8 +1,9 @@
 """Packaging for mmattn.
 
-Configs live in the top-level ``configs/`` folder; ``mmattn/.mim/configs`` is a
-symbolic link to it, so a built wheel carries them as package data under
-``mmattn/.mim/configs``, which is where mmengine looks for ``mmattn::`` bases.
+Configs live in the top-level ``configs/`` folder and tools in ``tools/``;
+``mmattn/.mim/configs`` and ``mmattn/.mim/tools`` are symbolic links to them,
+so a built wheel carries both as package data: mmengine looks for ``mmattn::``
+bases under ``.mim/configs`` and ``mim train mmattn`` runs ``.mim/tools/train.py``.
 """
 import os.path as osp
 from setuptools import find_packages, setup
@@ -30,7 +31,16 @@ INSTALL_REQUIRES = [
 DEPLOY_REQUIRE = ['onnx', 'onnxruntime']
 # The lint the test command runs first (settings in setup.cfg, as pre-commit's).
 LINT_REQUIRE = ['flake8==7.*', 'isort==5.13.*']
-TESTS_REQUIRE = ['pytest'] + DEPLOY_REQUIRE + LINT_REQUIRE
+# Semantic segmentation through mmsegmentation (configs/*/ade20k/); optional.
+# mmseg's text-model code imports ftfy and regex without declaring them.
+SEGMENTATION_REQUIRE = ['mmsegmentation>=1.2.2,<1.3', 'ftfy', 'regex']
+# What `mim search mmattn` / `mim train mmattn CONFIG` import. openmim itself is
+# installed with --no-deps (tools/setup_env.sh --tests): its declared dependency
+# opendatalab pulls openxlab, which pins setuptools==60.2.0 and requests 2.28,
+# below what torch (setuptools>=77.0.3) needs; mim's commands never import it.
+MIM_RUNTIME_REQUIRE = ['model-index', 'pandas', 'tabulate', 'rich', 'click',
+                       'colorama', 'requests']
+TESTS_REQUIRE = ['pytest'] + DEPLOY_REQUIRE + LINT_REQUIRE + MIM_RUNTIME_REQUIRE
 
 
 def matching_torchvision() -> str:
@@ -59,11 +69,12 @@ setup(
     python_requires='>=3.8',
     packages=find_packages(include=['mmattn', 'mmattn.*']),
     include_package_data=False,
-    package_data={'mmattn': ['.mim/model-index.yml',
-                             '.mim/configs/**/*.py', '.mim/configs/**/*.md']},
+    package_data={'mmattn': ['.mim/model-index.yml', '.mim/configs/**/*.yml',
+                             '.mim/configs/**/*.py', '.mim/configs/**/*.md',
+                             '.mim/tools/**/*.py', '.mim/tools/**/*.sh']},
     install_requires=INSTALL_REQUIRES,
     extras_require={'tests': TESTS_REQUIRE, 'pretrain': PRETRAIN_REQUIRE,
-                    'deploy': DEPLOY_REQUIRE},
+                    'segmentation': SEGMENTATION_REQUIRE, 'deploy': DEPLOY_REQUIRE},
     entry_points={'console_scripts': ['mmattn-train=mmattn.cli.train:main',
                                       'mmattn-test=mmattn.cli.test:main']},
     zip_safe=False,

@@ -1,4 +1,7 @@
 import os
+import os.path as osp
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -20,6 +23,31 @@ def _mmdet_scope():
 
     import mmattn  # noqa: F401
     register_all_modules(init_default_scope=True)
+
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+@pytest.fixture(scope='session')
+def installed(tmp_path_factory):
+    """mmattn built from a copy of the tracked files, installed non-editable
+    (``pip install --target``): put it first on PYTHONPATH to use it."""
+    root = tmp_path_factory.mktemp('install')
+    src, target = root / 'src', root / 'site'
+    files = subprocess.run(['git', 'ls-files'], cwd=REPO, capture_output=True, text=True,
+                           check=True).stdout.split()
+    for name in files:
+        dst = src / name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if osp.islink(osp.join(REPO, name)):
+            os.symlink(os.readlink(osp.join(REPO, name)), dst)
+        else:
+            dst.write_bytes(open(osp.join(REPO, name), 'rb').read())
+    proc = subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '--no-deps',
+                           '--no-build-isolation', '--target', str(target), str(src)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return target
 
 
 # Skip reasons that are expected where CI runs (a CPU-only machine with every

@@ -1,13 +1,12 @@
 """A downstream project, outside this repo, with mmattn installed
 non-editable (``pip install .``), inherits one of our configs exactly as the
-README says and trains one iteration with mmattn's training entry point."""
+README says and trains one iteration with mmattn's training entry point.
+The ``installed`` fixture (conftest.py) builds that install."""
 import os
 import os.path as osp
 import subprocess
 import sys
 import textwrap
-
-import pytest
 
 from mmattn.datasets.synthetic import make_synthetic_coco
 
@@ -43,27 +42,6 @@ train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=1)
 param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False)]
 default_hooks = dict(checkpoint=dict(by_epoch=False, interval=1))
 '''
-
-
-@pytest.fixture(scope='module')
-def installed(tmp_path_factory):
-    """mmattn built from a copy of the tracked files, installed non-editable."""
-    root = tmp_path_factory.mktemp('install')
-    src, target = root / 'src', root / 'site'
-    files = subprocess.run(['git', 'ls-files'], cwd=REPO, capture_output=True, text=True,
-                           check=True).stdout.split()
-    for name in files:
-        dst = src / name
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        if osp.islink(osp.join(REPO, name)):
-            os.symlink(os.readlink(osp.join(REPO, name)), dst)
-        else:
-            dst.write_bytes(open(osp.join(REPO, name), 'rb').read())
-    proc = subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '--no-deps',
-                           '--no-build-isolation', '--target', str(target), str(src)],
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return target
 
 
 def test_installed_package_ships_configs(installed):

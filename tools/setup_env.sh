@@ -3,7 +3,9 @@
 # machine it only checks (a few seconds).
 #   bash tools/setup_env.sh              # runtime
 #   bash tools/setup_env.sh --pretrain   # + ImageNet pre-training (mmpretrain, torchvision)
-#   bash tools/setup_env.sh --tests      # + pre-training + test extras (pytest, onnx, onnxruntime)
+#   bash tools/setup_env.sh --segmentation  # + semantic segmentation (mmsegmentation)
+#   bash tools/setup_env.sh --tests      # + pre-training, segmentation and test extras
+#                                        #   (pytest, onnx, onnxruntime, flake8, isort, openmim)
 # Keeps an installed torch (must be < 2.14), else installs torch==2.13.0; pins
 # setuptools<82; installs mmcv with compiled ops (from source, ~26 min on 2 cores,
 # unless pip finds a wheel through PIP_FIND_LINKS); installs mmdet and mmattn.
@@ -16,10 +18,11 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 PIP=("$PY" -m pip --disable-pip-version-check)
 case "${1:-}" in
-    --tests) EXTRAS="[tests,pretrain]" ;;
+    --tests) EXTRAS="[tests,pretrain,segmentation]" ;;
     --pretrain) EXTRAS="[pretrain]" ;;
+    --segmentation) EXTRAS="[segmentation]" ;;
     "") EXTRAS="" ;;
-    *) echo "usage: bash tools/setup_env.sh [--tests|--pretrain]" >&2; exit 2 ;;
+    *) echo "usage: bash tools/setup_env.sh [--tests|--pretrain|--segmentation]" >&2; exit 2 ;;
 esac
 say() { echo "[setup_env] $*"; }
 
@@ -68,10 +71,12 @@ import importlib, os, sys
 import mmdet, mmengine, pycocotools, mmattn
 assert os.path.samefile(os.path.dirname(mmattn.__file__), 'mmattn')
 if 'tests' in sys.argv[1]:
-    for name in ('pytest', 'onnx', 'onnxruntime', 'flake8', 'isort'):
+    for name in ('pytest', 'onnx', 'onnxruntime', 'flake8', 'isort', 'mim'):
         importlib.import_module(name)
 if 'pretrain' in sys.argv[1]:
     importlib.import_module('mmattn.pretrain')
+if 'segmentation' in sys.argv[1]:
+    importlib.import_module('mmseg.models')
 PYEOF
 then
     say "installing mmdet and mmattn${EXTRAS}"
@@ -80,6 +85,12 @@ then
     "$PY" -c "import torch; print('torch==' + torch.__version__)" > "$pin"
     "${PIP[@]}" install -q --no-build-isolation -c "$pin" -e ".${EXTRAS}"
     rm -f "$pin"
+fi
+# openmim without its declared dependencies (see MIM_RUNTIME_REQUIRE in setup.py):
+# they would downgrade setuptools below what torch needs.
+if [[ "$EXTRAS" == *tests* ]] && ! "$PY" -c "import mim" 2>/dev/null; then
+    say "installing openmim 0.3.9 (--no-deps)"
+    "${PIP[@]}" install -q --no-deps "openmim==0.3.9"
 fi
 
 # 4b. the pre-training extra only counts if its torchvision loads next to this torch.

@@ -53,13 +53,24 @@ def _prepare(args: argparse.Namespace, minimum: int) -> None:
     _terminate_as_interrupt()
 
 
+def _add_shapes_sets(parser: argparse.ArgumentParser) -> None:
+    """The arguments of the two shapes sets (COCO and ADE20K layouts)."""
+    _add_common(parser, 128, COCO_MIN_IMAGE_SIZE)
+    parser.add_argument('--num-train', type=positive_int, default=400, metavar='N')
+    parser.add_argument('--num-val', type=positive_int, default=100, metavar='N')
+
+
+def _shape_sides(image_size: int) -> Dict[str, int]:
+    """Shapes span 16 px to half the image side, at most 64."""
+    max_side = min(64, image_size // 2)
+    return dict(min_side=min(16, max_side), max_side=max_side)
+
+
 def _coco_parser() -> argparse.ArgumentParser:
     parser = CommandParser(prog='make_synthetic_coco',
                            description='Make the synthetic COCO-format shapes set '
                                        '(shapes span 16 px to half the image side, at most 64)')
-    _add_common(parser, 128, COCO_MIN_IMAGE_SIZE)
-    parser.add_argument('--num-train', type=positive_int, default=400, metavar='N')
-    parser.add_argument('--num-val', type=positive_int, default=100, metavar='N')
+    _add_shapes_sets(parser)
     parser.add_argument('--max-objects', type=positive_int, default=4, metavar='N')
     parser.add_argument('--layout', choices=('synthetic', 'coco'), default='synthetic',
                         help="'coco': COCO 2017's file names and 80 categories (the shapes "
@@ -70,12 +81,10 @@ def _coco_parser() -> argparse.ArgumentParser:
 def _run_coco(args: argparse.Namespace) -> int:
     from mmattn.datasets.synthetic import make_synthetic_coco
     _prepare(args, COCO_MIN_IMAGE_SIZE)
-    max_side = min(64, args.image_size // 2)
     return _print_paths(make_synthetic_coco(
         args.out_dir, num_train=args.num_train, num_val=args.num_val,
-        image_size=args.image_size, max_objects=args.max_objects,
-        min_side=min(16, max_side), max_side=max_side, seed=args.seed, layout=args.layout,
-        overwrite=args.overwrite))
+        image_size=args.image_size, max_objects=args.max_objects, seed=args.seed,
+        layout=args.layout, overwrite=args.overwrite, **_shape_sides(args.image_size)))
 
 
 def _imagenet_parser() -> argparse.ArgumentParser:
@@ -102,20 +111,17 @@ def _ade20k_parser() -> argparse.ArgumentParser:
     parser = CommandParser(prog='make_synthetic_ade20k',
                            description='Make the synthetic shapes set in ADE20K\'s layout '
                                        '(semantic segmentation)')
-    _add_common(parser, 128, COCO_MIN_IMAGE_SIZE)
-    parser.add_argument('--num-train', type=positive_int, default=400, metavar='N')
-    parser.add_argument('--num-val', type=positive_int, default=100, metavar='N')
+    _add_shapes_sets(parser)
     return parser
 
 
 def _run_ade20k(args: argparse.Namespace) -> int:
     from mmattn.datasets.synthetic import make_synthetic_ade20k
     _prepare(args, COCO_MIN_IMAGE_SIZE)
-    max_side = min(64, args.image_size // 2)
     return _print_paths(make_synthetic_ade20k(
         args.out_dir, num_train=args.num_train, num_val=args.num_val,
-        image_size=args.image_size, min_side=min(16, max_side), max_side=max_side,
-        seed=args.seed, overwrite=args.overwrite))
+        image_size=args.image_size, seed=args.seed, overwrite=args.overwrite,
+        **_shape_sides(args.image_size)))
 
 
 coco_main = main_of('make_synthetic_coco', _coco_parser, _run_coco)

@@ -73,3 +73,16 @@ def shapes_image(rng: np.random.Generator, size: int, max_objects: int,
         if parts:
             objects.append((int(k), parts))
     return img, objects
+
+
+def check_set_arguments(maker: str, num_train: int, num_val: int, image_size: int,
+                        max_objects: int, min_side: int, max_side: int) -> None:
+    """The ValueError a shapes-set maker raises for a count below 1 or shape
+    sides that do not fit the image, naming the maker and the argument."""
+    for arg, value in (('num_train', num_train), ('num_val', num_val),
+                       ('image_size', image_size), ('max_objects', max_objects)):
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f'{maker}: {arg}={value!r} must be an integer >= 1')
+    if not 0 < min_side <= max_side < image_size:
+        raise ValueError(f'{maker}: need 0 < min_side={min_side} <= '
+                         f'max_side={max_side} < image_size={image_size}')

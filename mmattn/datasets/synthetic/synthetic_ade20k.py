@@ -15,7 +15,7 @@ from typing import Dict
 import numpy as np
 
 from mmattn.utils.staged_writes import staged_directory
-from .shapes import shapes_image
+from .shapes import check_set_arguments, shapes_image
 
 BACKGROUND_LABEL = 1
 
@@ -27,13 +27,8 @@ def make_synthetic_ade20k(out_dir: str, num_train: int = 200, num_val: int = 50,
     """Write the set under ``out_dir`` (new or empty; ``overwrite`` as for
     ``make_synthetic_coco``) and return the image folders of both splits."""
     import cv2
-    for arg, value in (('num_train', num_train), ('num_val', num_val),
-                       ('image_size', image_size), ('max_objects', max_objects)):
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f'make_synthetic_ade20k: {arg}={value!r} must be an integer >= 1')
-    if not 0 < min_side <= max_side < image_size:
-        raise ValueError(f'make_synthetic_ade20k: need 0 < min_side={min_side} <= '
-                         f'max_side={max_side} < image_size={image_size}')
+    check_set_arguments('make_synthetic_ade20k', num_train, num_val, image_size, max_objects,
+                        min_side, max_side)
     out_dir = osp.abspath(out_dir)
     with staged_directory(out_dir, 'make_synthetic_ade20k', overwrite) as staging:
         rng = np.random.default_rng(seed)

@@ -12,7 +12,7 @@ import numpy as np
 from shapely.ops import unary_union
 
 from mmattn.utils.staged_writes import staged_directory
-from .shapes import CLASSES, shapes_image
+from .shapes import CLASSES, check_set_arguments, shapes_image
 
 LAYOUTS = ('synthetic', 'coco')
 # layout='coco' writes COCO's 80 categories, so that COCO configs run on the set
@@ -51,13 +51,8 @@ def make_synthetic_coco(out_dir: str, num_train: int = 200, num_val: int = 50,
     non-empty ``out_dir`` is refused (UsageError) unless ``overwrite`` is given
     and it holds a set an mmattn maker wrote and nothing else
     (``mmattn.utils.staged_writes``). Returns the annotation file paths."""
-    for arg, value in (('num_train', num_train), ('num_val', num_val),
-                       ('image_size', image_size), ('max_objects', max_objects)):
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f'make_synthetic_coco: {arg}={value!r} must be an integer >= 1')
-    if not 0 < min_side <= max_side < image_size:
-        raise ValueError(f'make_synthetic_coco: need 0 < min_side={min_side} <= '
-                         f'max_side={max_side} < image_size={image_size}')
+    check_set_arguments('make_synthetic_coco', num_train, num_val, image_size, max_objects,
+                        min_side, max_side)
     if not 0 <= empty_fraction < 1:
         raise ValueError(f'make_synthetic_coco: empty_fraction={empty_fraction} must be in [0, 1)')
     if layout not in LAYOUTS:

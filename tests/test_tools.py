@@ -49,6 +49,8 @@ def test_two_process_train_then_test_give_bbox_and_segm_metrics(tiny_data, tmp_p
     proc = _run(['bash', 'tools/dist_train.sh', DEMO, '2', *_tiny_options(tiny_data, work)],
                 timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    # the ranks' BN statistics are averaged before each checkpoint and validation
+    assert 'SyncBuffersHook' in proc.stdout + proc.stderr
     for epoch in (1, 2):
         metrics = json.load(open(work / f'val_metrics_epoch_{epoch}.json'))
         assert {'coco/bbox_mAP', 'coco/bbox_mAP_50',

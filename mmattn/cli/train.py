@@ -101,6 +101,11 @@ def run(args: argparse.Namespace) -> int:
             loader['dataset'] = dict(type='EpochSeededDataset', dataset=loader['dataset'],
                                      seed=randomness['seed'])
     add_hook(cfg, dict(type='MetricsJSONHook'))
+    if args.launcher != 'none':
+        # each process keeps its own BN statistics (broadcast_buffers=False): averaged at
+        # every epoch's end, before the checkpoint is written, so that what is saved is what
+        # every rank validates (else the AP printed after training is not the checkpoint's)
+        add_hook(cfg, dict(type='SyncBuffersHook'))
     build_runner(cfg).train()
     return 0
 

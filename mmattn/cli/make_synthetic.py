@@ -30,12 +30,6 @@ def _terminate_as_interrupt() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def _print_paths(paths: Dict[str, str]) -> int:
-    for split, path in paths.items():
-        print(f'{split}: {path}')
-    return 0
-
-
 def _add_common(parser: argparse.ArgumentParser, size: int, minimum: int) -> None:
     parser.add_argument('out_dir', help='a new or empty folder')
     parser.add_argument('--image-size', type=positive_int, default=size, metavar='PX',
@@ -45,12 +39,19 @@ def _add_common(parser: argparse.ArgumentParser, size: int, minimum: int) -> Non
                         help='replace a set this tool wrote in OUT before')
 
 
-def _prepare(args: argparse.Namespace, minimum: int) -> None:
-    """Refuse a too small --image-size; make SIGTERM unwind like Ctrl-C."""
+def _make(args: argparse.Namespace, maker_name: str, minimum: int, **options) -> int:
+    """Refuse a too small --image-size, make SIGTERM unwind like Ctrl-C, then run
+    ``mmattn.datasets.synthetic.<maker_name>`` with the common and the given options."""
+    from mmattn.datasets import synthetic
     from mmattn.utils.errors import UsageError
     if args.image_size < minimum:
         raise UsageError(f'--image-size {args.image_size} is too small; expected >= {minimum}')
     _terminate_as_interrupt()
+    paths = getattr(synthetic, maker_name)(args.out_dir, image_size=args.image_size,
+                                           seed=args.seed, overwrite=args.overwrite, **options)
+    for split, path in paths.items():
+        print(f'{split}: {path}')
+    return 0
 
 
 def _add_shapes_sets(parser: argparse.ArgumentParser) -> None:
@@ -79,12 +80,9 @@ def _coco_parser() -> argparse.ArgumentParser:
 
 
 def _run_coco(args: argparse.Namespace) -> int:
-    from mmattn.datasets.synthetic import make_synthetic_coco
-    _prepare(args, COCO_MIN_IMAGE_SIZE)
-    return _print_paths(make_synthetic_coco(
-        args.out_dir, num_train=args.num_train, num_val=args.num_val,
-        image_size=args.image_size, max_objects=args.max_objects, seed=args.seed,
-        layout=args.layout, overwrite=args.overwrite, **_shape_sides(args.image_size)))
+    return _make(args, 'make_synthetic_coco', COCO_MIN_IMAGE_SIZE, num_train=args.num_train,
+                 num_val=args.num_val, max_objects=args.max_objects, layout=args.layout,
+                 **_shape_sides(args.image_size))
 
 
 def _imagenet_parser() -> argparse.ArgumentParser:
@@ -99,12 +97,9 @@ def _imagenet_parser() -> argparse.ArgumentParser:
 
 
 def _run_imagenet(args: argparse.Namespace) -> int:
-    from mmattn.datasets.synthetic import make_synthetic_imagenet
-    _prepare(args, IMAGENET_MIN_IMAGE_SIZE)
-    return _print_paths(make_synthetic_imagenet(
-        args.out_dir, num_classes=args.num_classes, train_per_class=args.train_per_class,
-        val_per_class=args.val_per_class, image_size=args.image_size, seed=args.seed,
-        overwrite=args.overwrite))
+    return _make(args, 'make_synthetic_imagenet', IMAGENET_MIN_IMAGE_SIZE,
+                 num_classes=args.num_classes, train_per_class=args.train_per_class,
+                 val_per_class=args.val_per_class)
 
 
 def _ade20k_parser() -> argparse.ArgumentParser:
@@ -116,12 +111,8 @@ def _ade20k_parser() -> argparse.ArgumentParser:
 
 
 def _run_ade20k(args: argparse.Namespace) -> int:
-    from mmattn.datasets.synthetic import make_synthetic_ade20k
-    _prepare(args, COCO_MIN_IMAGE_SIZE)
-    return _print_paths(make_synthetic_ade20k(
-        args.out_dir, num_train=args.num_train, num_val=args.num_val,
-        image_size=args.image_size, seed=args.seed, overwrite=args.overwrite,
-        **_shape_sides(args.image_size)))
+    return _make(args, 'make_synthetic_ade20k', COCO_MIN_IMAGE_SIZE, num_train=args.num_train,
+                 num_val=args.num_val, **_shape_sides(args.image_size))
 
 
 coco_main = main_of('make_synthetic_coco', _coco_parser, _run_coco)

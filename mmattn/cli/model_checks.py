@@ -10,8 +10,7 @@ from typing import Iterator, List, Optional, Tuple
 import torch.nn as nn
 from mmengine.config import Config
 
-from mmattn.utils.checkpoint import (StateDictFit, load_checkpoint_file, state_dict_of,
-                                     verify_checkpoint)
+from mmattn.utils.checkpoint import StateDictFit, state_dict_of, verify_checkpoint
 from mmattn.utils.errors import UsageError
 from .registered_names import nearest_names_hint
 
@@ -124,15 +123,14 @@ def pretrained_problems(cfg: Config, model: Optional[nn.Module]) -> Tuple[List[s
         if not checkpoint or '://' in str(checkpoint):
             continue
         what = f'{path}.init_cfg.checkpoint'
-        if not osp.isfile(str(checkpoint)) and not osp.exists(str(checkpoint)):
+        if not osp.exists(str(checkpoint)):
             problems.append(f'{what} {str(checkpoint)!r} does not exist')
             routes = routes or _advice(_model_class(module_cfg, model, path), path, module_cfg)
             continue
         try:
-            verify_checkpoint(str(checkpoint), what)
+            data = verify_checkpoint(str(checkpoint), what)
             module = _submodule(model, path) if model is not None else None
             if module is not None and hasattr(type(module), 'missing_weights_advice'):
-                data = load_checkpoint_file(str(checkpoint), map_location='meta', what=what)
                 pretrained_fit(module, data, init_cfg)
         except UsageError as error:
             problems.append(str(error))
@@ -147,10 +145,9 @@ def checkpoint_problems(model: Optional[nn.Module], path: Optional[str], what: s
     if not path or '://' in str(path):
         return []
     try:
-        verify_checkpoint(str(path), what)
+        data = verify_checkpoint(str(path), what)
         if model is None:
             return []
-        data = load_checkpoint_file(str(path), map_location='meta', what=what)
         fit = StateDictFit.of(model.state_dict(), state_dict_of(data))
     except UsageError as error:
         return [str(error)]

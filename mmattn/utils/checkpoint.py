@@ -259,21 +259,21 @@ def load_checkpoint_file(path: str, map_location='cpu', what: str = 'checkpoint'
     return checkpoint
 
 
-def verify_checkpoint(path: str, what: str = 'checkpoint') -> None:
+def verify_checkpoint(path: str, what: str = 'checkpoint') -> Optional[dict]:
     """Raise ``CheckpointError`` unless ``path`` is a URL (read when it is
     used) or a whole checkpoint mmattn can read as data: a zip checkpoint's
     every member must pass its CRC, a legacy or pickle one must read to the
-    end."""
+    end. Returns what it read (for a zip checkpoint with its tensors on the
+    ``meta`` device: names and shapes only), or None for a URL."""
     if '://' in str(path):
-        return
+        return None
     kind = checkpoint_format(path, what)
     if kind == 'zip':
         if not is_complete_checkpoint(path):
             raise CheckpointError(f'{what} {path!r} is incomplete or corrupt (cut off while '
                                   'being written?)')
-        load_checkpoint_file(path, map_location='meta', what=what)
-    else:
-        load_checkpoint_file(path, map_location='cpu', what=what)
+        return load_checkpoint_file(path, map_location='meta', what=what)
+    return load_checkpoint_file(path, map_location='cpu', what=what)
 
 
 def read_checkpoint(path: str, map_location='cpu', what: str = 'checkpoint') -> dict:
@@ -318,13 +318,13 @@ def state_dict_of(checkpoint, strip_module: bool = True) -> Dict[str, torch.Tens
 FRESH_MODULES = ('attention_blocks',)
 
 
-def _fresh(key: str, weights: Mapping) -> bool:
-    for name in FRESH_MODULES:
-        segment = f'{name}.'
-        if (key.startswith(segment) or f'.{segment}' in key) and \
-                not any(segment in k for k in weights):
-            return True
-    return False
+def _fresh_keys(expected: Mapping, weights: Mapping) -> set:
+    """The model's keys under a ``FRESH_MODULES`` submodule the weights have
+    none of."""
+    new = [f'{name}.' for name in FRESH_MODULES
+           if not any(f'{name}.' in key for key in weights)]
+    return {key for key in expected
+            if any(key.startswith(segment) or f'.{segment}' in key for segment in new)}
 
 
 def _counter(key: str) -> bool:
@@ -349,7 +349,7 @@ class StateDictFit:
     def of(cls, expected: Mapping[str, torch.Tensor],
            weights: Mapping[str, torch.Tensor]) -> 'StateDictFit':
         fit = cls()
-        fresh = {key for key in expected if _fresh(key, weights)}
+        fresh = _fresh_keys(expected, weights)
         for key, value in expected.items():
             if _counter(key) or key in fresh:
                 continue

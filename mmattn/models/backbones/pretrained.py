@@ -106,9 +106,11 @@ def select_prefix(state_dict: Dict[str, torch.Tensor], prefix: Optional[str],
                           f'{shown})')
 
 
-def pretrained_fit(module: nn.Module, checkpoint: dict, cfg: dict) -> Tuple[StateDictFit, str]:
-    """How the checkpoint (as read) fits ``module`` under ``cfg``'s prefix;
-    raises CheckpointError when no tensor of the module is in it or one has
+def pretrained_fit(module: nn.Module, checkpoint: dict,
+                   cfg: dict) -> Tuple[StateDictFit, Dict[str, torch.Tensor], str]:
+    """How the checkpoint (as read) fits ``module`` under ``cfg``'s prefix:
+    (the fit, the weights selected, a phrase saying how they were selected).
+    Raises CheckpointError when no tensor of the module is in it or one has
     another shape. Also used by the commands' pre-flight, on names and shapes."""
     name, path = type(module).__name__, str(cfg['checkpoint'])
     own = module.state_dict()
@@ -121,7 +123,7 @@ def pretrained_fit(module: nn.Module, checkpoint: dict, cfg: dict) -> Tuple[Stat
         raise CheckpointError(f'{name}: init_cfg.checkpoint {path!r} ({used}) does not fit this '
                               f'backbone: {fit.summary()}. Is it a checkpoint of this '
                               f'{name} (its arch or depth)?')
-    return fit, used
+    return fit, weights, used
 
 
 def load_pretrained(module: nn.Module, cfg: dict) -> None:
@@ -130,9 +132,7 @@ def load_pretrained(module: nn.Module, cfg: dict) -> None:
     name = type(module).__name__
     checkpoint = read_checkpoint(path, cfg.get('map_location', 'cpu'),
                                  what=f'{name}: init_cfg.checkpoint')
-    fit, used = pretrained_fit(module, checkpoint, cfg)
-    weights, _ = select_prefix(state_dict_of(checkpoint), cfg.get('prefix'),
-                               module.state_dict().keys())
+    fit, weights, used = pretrained_fit(module, checkpoint, cfg)
     own = module.state_dict()
     module.load_state_dict({k: v for k, v in weights.items()
                             if k in own and v.shape == own[k].shape}, strict=False)

@@ -63,16 +63,16 @@ class _ApplyBlocks:
         self.blocks = blocks
         self.levels = levels
 
-    def _run(self, x: torch.Tensor, blocks) -> torch.Tensor:
-        for block in blocks:
+    def _run(self, x: torch.Tensor) -> torch.Tensor:
+        for block in self.blocks:
             x = block(x)
         return x
 
     def __call__(self, module: nn.Module, args, output=None):
         if output is None:  # a pre-hook: the blocks on the first input
-            return (self._run(args[0], self.blocks),) + tuple(args[1:])
+            return (self._run(args[0]),) + tuple(args[1:])
         if self.levels is None:
-            return self._run(output, self.blocks)
+            return self._run(output)
         outs = list(output)
         for block, level in zip(self.blocks, self.levels):
             outs[level] = block(outs[level])
@@ -304,8 +304,7 @@ def with_attention(module: dict, insert: Sequence[dict], probe_size: int = 256,
                 raise ValueError(f'{_NAME}: insert[{index}] levels={levels} is invalid; the '
                                  f'module has {len(widths)} outputs')
             blocks = nn.ModuleList(
-                _build_block(spec['block'], widths[lvl] if isinstance(widths, (list, tuple))
-                             else widths, f'output {lvl}') for lvl in levels)
+                _build_block(spec['block'], widths[lvl], f'output {lvl}') for lvl in levels)
             blocks_dict[f'outputs_{index}'] = blocks
             net.register_forward_hook(_ApplyBlocks(blocks, levels))
             points.append(_Point('', blocks, frozen))

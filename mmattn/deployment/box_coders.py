@@ -20,11 +20,12 @@ def _clip(boxes: torch.Tensor, max_shape: Sequence) -> torch.Tensor:
     return boxes.reshape(shape)
 
 
-def distance_decode(points: torch.Tensor, distances: torch.Tensor,
+def distance_decode(coder: nn.Module, points: torch.Tensor, distances: torch.Tensor,
                     max_shape: Sequence) -> torch.Tensor:
-    """FCOS: (M, 2) points and (M, 4) distances left, top, right, bottom."""
+    """``DistancePointBBoxCoder`` (FCOS): (M, 2) points and (M, 4) distances
+    left, top, right, bottom."""
     boxes = torch.cat([points - distances[:, :2], points + distances[:, 2:]], dim=-1)
-    return _clip(boxes, max_shape)
+    return _clip(boxes, max_shape) if coder.clip_border else boxes
 
 
 def delta_decode(coder: nn.Module, rois: torch.Tensor, deltas: torch.Tensor,
@@ -62,8 +63,7 @@ def decode(coder: nn.Module, priors: torch.Tensor, preds: torch.Tensor,
 
     from mmattn.utils.errors import UsageError
     if isinstance(coder, DistancePointBBoxCoder):
-        boxes = torch.cat([priors - preds[:, :2], priors + preds[:, 2:]], dim=-1)
-        return _clip(boxes, max_shape) if coder.clip_border else boxes
+        return distance_decode(coder, priors, preds, max_shape)
     if isinstance(coder, DeltaXYWHBBoxCoder):
         return delta_decode(coder, priors, preds, max_shape)
     raise UsageError(f'box coder {type(coder).__name__} cannot be exported; supported: '

@@ -270,6 +270,27 @@ def test_unsupported_detector_opset_and_checkpoint_are_one_message(tmp_path):
     assert not out.exists() and not list(tmp_path.glob('*.part'))
 
 
+@pytest.mark.parametrize('config, option, where', [
+    ('configs/demo/fcos_vovnet19_slim_dw_synthetic.py', 'model.test_cfg.nms.type',
+     'FCOSHead: test_cfg.nms'),
+    ('configs/demo/centermask-lite_vovnet19_slim_dw_synthetic.py', 'model.test_cfg.bbox.nms.type',
+     'CenterMaskFCOSHead: test_cfg.nms'),
+    ('configs/demo/mask_rcnn_vovnet19_slim_dw_synthetic.py', 'model.test_cfg.rpn.nms.type',
+     'RPNHead: test_cfg.nms'),
+    ('configs/demo/mask_rcnn_vovnet19_slim_dw_synthetic.py', 'model.test_cfg.rcnn.nms.type',
+     'test_cfg.rcnn.nms'),
+], ids=['fcos', 'centermask', 'rpn', 'rcnn'])
+def test_an_nms_other_than_plain_nms_is_refused_before_tracing(config, option, where):
+    from mmattn.cli.detector_loading import load_detector
+    from mmattn.deployment.detector_onnx import exportable
+    from mmattn.utils.errors import UsageError
+    model = load_detector(osp.join(REPO, config), None, {option: 'soft_nms'})
+    with pytest.raises(UsageError) as raised:
+        exportable(model)
+    assert str(raised.value) == (f"{where}.type='soft_nms' cannot be exported; supported: "
+                                 "'nms' (ONNX NonMaxSuppression)")
+
+
 def test_test_onnx_gives_the_ap_tools_test_gives(tmp_path):
     """One checkpoint, the same tiny synthetic set: box and mask AP through
     the ONNX file equal tools/test.py's."""

@@ -14,8 +14,8 @@ import torch.nn as nn
 
 from ..onnx_ops import ROI_ALIGN_MIN_OPSET
 from .roi_features import detection_rows, pooled_features, scatter_rows
-from .single_stage import dense_detections
-from .two_stage import class_masks
+from .single_stage import dense_detections, dense_head_config
+from .two_stage import scattered_masks
 
 
 def _geometric_mean(scores: torch.Tensor, factors: torch.Tensor) -> torch.Tensor:
@@ -30,6 +30,7 @@ class CenterMaskExport(nn.Module):
 
     def __init__(self, detector: nn.Module) -> None:
         super().__init__()
+        dense_head_config(detector.bbox_head)  # refuse what cannot be exported, now
         self.detector = detector
         self.with_mask_iou = detector.roi_head.with_mask_iou
         self.output_names = ('dets', 'labels', 'masks') + \
@@ -51,12 +52,10 @@ class CenterMaskExport(nn.Module):
         roi_feats = pooled_features(extractor, feats[:len(extractor.featmap_strides)], boxes,
                                     images, levels)
         logits = roi_head.mask_head(roi_feats)
-        flat_labels = labels.reshape(n * k)
-        masks = scatter_rows(class_masks(logits, classes), rows, flat_labels)
-        masks = masks.reshape(n, k, masks.shape[1], masks.shape[2])
+        masks = scattered_masks(logits, classes, rows, labels)
         if not self.with_mask_iou:
             return dets, labels, masks
         every = torch.arange(classes.shape[0], device=logits.device)
         iou = roi_head.mask_iou_head(roi_feats, logits[every, classes])[every, classes]
-        iou = scatter_rows(iou, rows, flat_labels).reshape(n, k)
+        iou = scatter_rows(iou, rows, labels.reshape(n * k)).reshape(n, k)
         return dets, labels, masks, dets[..., 4] * iou

@@ -13,8 +13,10 @@ import torch.nn as nn
 from ..onnx_ops import roi_align
 
 
-def fpn_levels(extractor: nn.Module, boxes: torch.Tensor, num_levels: int) -> torch.Tensor:
-    """mmdet's ``SingleRoIExtractor.map_roi_levels`` for (R, 4) boxes."""
+def fpn_levels(extractor: nn.Module, boxes: torch.Tensor) -> torch.Tensor:
+    """mmdet's ``SingleRoIExtractor.map_roi_levels`` for (R, 4) boxes, over
+    the extractor's levels."""
+    num_levels = len(extractor.roi_layers)
     scale = torch.sqrt((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]))
     levels = torch.floor(torch.log2(scale / extractor.finest_scale + 1e-6))
     return levels.clamp(min=0, max=num_levels - 1).long()

@@ -12,7 +12,7 @@ Deviation: boxes are clipped to the (padded) input, not each image's
 image (``OnnxDetector`` clips and rescales the outputs; IoU is unchanged by a
 uniform scale).
 """
-from typing import Dict, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -22,16 +22,22 @@ from ..onnx_ops import NMS_MIN_OPSET
 from ..postprocess import batched_nms, gather_rows, top_candidates
 
 
+def nms_iou_threshold(nms: Optional[dict], where: str) -> float:
+    """The IoU threshold of an mmdet ``nms`` config (``where`` names it);
+    UsageError for an NMS other than plain ``'nms'``."""
+    from mmattn.utils.errors import UsageError
+    nms = nms or {}
+    if nms.get('type', 'nms') != 'nms':
+        raise UsageError(f'{where}.type={nms.get("type")!r} cannot be exported; supported: '
+                         "'nms' (ONNX NonMaxSuppression)")
+    return float(nms.get('iou_threshold', 0.5))
+
+
 def dense_head_config(head: nn.Module) -> dict:
     """The post-processing settings of a dense head's ``test_cfg``, checked."""
-    from mmattn.utils.errors import UsageError
     cfg = head.test_cfg
-    nms = cfg.get('nms') or {}
-    if nms.get('type', 'nms') != 'nms':
-        raise UsageError(f'{type(head).__name__}: test_cfg.nms.type={nms.get("type")!r} cannot '
-                         "be exported; supported: 'nms' (ONNX NonMaxSuppression)")
     return dict(nms_pre=int(cfg.get('nms_pre', 1000)), score_thr=float(cfg.get('score_thr', 0)),
-                iou=float(nms.get('iou_threshold', 0.5)),
+                iou=nms_iou_threshold(cfg.get('nms'), f'{type(head).__name__}: test_cfg.nms'),
                 max_per_img=int(cfg.get('max_per_img', 100)),
                 min_bbox_size=float(cfg.get('min_bbox_size', -1)))
 
@@ -57,6 +63,17 @@ def decode_boxes(head: nn.Module, priors: torch.Tensor, preds: torch.Tensor,
     boxes = decode(head.bbox_coder, priors.reshape(n * k, -1), preds.reshape(n * k, -1),
                    max_shape)
     return boxes.reshape(n, k, 4)
+
+
+def drop_small_boxes(boxes: torch.Tensor, scores: torch.Tensor,
+                     min_bbox_size: float) -> torch.Tensor:
+    """``scores`` (N, K) with those of boxes (N, K, 4) whose width or height is
+    not above ``min_bbox_size`` set to 0 (none when it is negative)."""
+    if min_bbox_size < 0:
+        return scores
+    wh = boxes[..., 2:] - boxes[..., :2]
+    large = (wh[..., 0] > min_bbox_size) & (wh[..., 1] > min_bbox_size)
+    return scores * large.to(scores.dtype)
 
 
 def dense_detections(head: nn.Module, outs: Sequence, input_shape: Tuple,
@@ -90,10 +107,7 @@ def dense_detections(head: nn.Module, outs: Sequence, input_shape: Tuple,
     if mlvl['factors']:
         factors = torch.cat(mlvl['factors'], 1)
         scores = combine(scores, factors) if combine else scores * factors
-    if cfg['min_bbox_size'] >= 0:
-        wh = boxes[..., 2:] - boxes[..., :2]
-        large = (wh[..., 0] > cfg['min_bbox_size']) & (wh[..., 1] > cfg['min_bbox_size'])
-        scores = scores * large.to(scores.dtype)
+    scores = drop_small_boxes(boxes, scores, cfg['min_bbox_size'])
     dets, labels, _ = batched_nms(boxes, scores, torch.cat(mlvl['labels'], 1), cfg['iou'],
                                   cfg['max_per_img'])
     return dict(dets=dets, labels=labels)

@@ -22,7 +22,10 @@ from ..box_coders import decode
 from ..onnx_ops import ROI_ALIGN_MIN_OPSET
 from ..postprocess import batched_nms, gather_rows, top_candidates
 from .roi_features import detection_rows, fpn_levels, pooled_features, scatter_rows
-from .single_stage import dense_head_config, flat_level, level_scores
+from .single_stage import (decode_boxes, dense_head_config, drop_small_boxes, flat_level,
+                           level_scores, nms_iou_threshold)
+
+RCNN_NMS = 'test_cfg.rcnn.nms'
 
 
 def proposals(rpn_head: nn.Module, feats,
@@ -39,16 +42,11 @@ def proposals(rpn_head: nn.Module, feats,
         score, where, _ = top_candidates(level_scores(rpn_head, cls_score), 0.0, cfg['nms_pre'])
         preds = gather_rows(flat_level(bbox_pred, rpn_head.bbox_coder.encode_size), where)
         chosen = gather_rows(anchor[None].expand(n, -1, -1), where)
-        k = preds.shape[1]
-        boxes.append(decode(rpn_head.bbox_coder, chosen.reshape(n * k, 4),
-                            preds.reshape(n * k, -1), input_shape).reshape(n, k, 4))
+        boxes.append(decode_boxes(rpn_head, chosen, preds, input_shape))
         scores.append(score)
         levels.append(torch.full_like(where, level))
-    boxes, scores = torch.cat(boxes, 1), torch.cat(scores, 1)
-    if cfg['min_bbox_size'] >= 0:
-        wh = boxes[..., 2:] - boxes[..., :2]
-        large = (wh[..., 0] > cfg['min_bbox_size']) & (wh[..., 1] > cfg['min_bbox_size'])
-        scores = scores * large.to(scores.dtype)
+    boxes = torch.cat(boxes, 1)
+    scores = drop_small_boxes(boxes, torch.cat(scores, 1), cfg['min_bbox_size'])
     dets, labels, _ = batched_nms(boxes, scores, torch.cat(levels, 1), cfg['iou'],
                                   cfg['max_per_img'])
     return dets[..., :4], labels >= 0
@@ -67,7 +65,7 @@ def box_detections(roi_head: nn.Module, feats, rois: torch.Tensor, valid: torch.
     extractor = roi_head.bbox_roi_extractor
     flat = rois.reshape(n * p, 4)
     images = torch.arange(n, device=rois.device)[:, None].expand(n, p).reshape(n * p)
-    levels = fpn_levels(extractor, flat, len(extractor.roi_layers))
+    levels = fpn_levels(extractor, flat)
     cls_score, bbox_pred = head(pooled_features(extractor, feats, flat, images, levels))
     num_classes = head.num_classes
     scores = cls_score.softmax(-1)[:, :num_classes].reshape(n, p, num_classes)
@@ -77,11 +75,8 @@ def box_detections(roi_head: nn.Module, feats, rois: torch.Tensor, valid: torch.
     labels = torch.arange(num_classes, device=rois.device).repeat(p)[None].expand(n, -1)
     scores = scores.reshape(n, p * num_classes)
     scores = torch.where(scores > cfg.score_thr, scores, torch.zeros_like(scores))
-    nms = cfg.get('nms') or {}
-    if nms.get('type', 'nms') != 'nms':
-        raise UsageError(f'test_cfg.rcnn.nms.type={nms.get("type")!r} cannot be exported; '
-                         "supported: 'nms'")
-    dets, labels, _ = batched_nms(boxes, scores, labels, float(nms.get('iou_threshold', 0.5)),
+    dets, labels, _ = batched_nms(boxes, scores, labels,
+                                  nms_iou_threshold(cfg.get('nms'), RCNN_NMS),
                                   int(cfg.max_per_img))
     return dets, labels
 
@@ -96,17 +91,25 @@ def class_masks(mask_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor
     return picked[:, 0].sigmoid()
 
 
+def scattered_masks(mask_logits: torch.Tensor, classes: torch.Tensor, rows: torch.Tensor,
+                    labels: torch.Tensor) -> torch.Tensor:
+    """(N, K, S, S): the class masks (``class_masks``) of the real detections,
+    whose mask-head logits are ``mask_logits`` and rows ``rows``, each at its
+    row of ``labels`` (N, K); zeros in the other rows."""
+    n, k = labels.shape
+    masks = scatter_rows(class_masks(mask_logits, classes), rows, labels.reshape(n * k))
+    return masks.reshape(n, k, masks.shape[1], masks.shape[2])
+
+
 def detection_masks(roi_head: nn.Module, feats, dets: torch.Tensor,
                     labels: torch.Tensor) -> torch.Tensor:
     """(N, K, S, S) ``masks`` of mmdet's ``StandardRoIHead.predict_mask``:
     the mask head on the real detections only, zeros in the other rows."""
-    n, k = labels.shape
     extractor = roi_head.mask_roi_extractor
     rows, boxes, images, classes = detection_rows(labels, dets[..., :4])
-    levels = fpn_levels(extractor, boxes, len(extractor.roi_layers))
+    levels = fpn_levels(extractor, boxes)
     logits = roi_head.mask_head(pooled_features(extractor, feats, boxes, images, levels))
-    masks = scatter_rows(class_masks(logits, classes), rows, labels.reshape(n * k))
-    return masks.reshape(n, k, masks.shape[1], masks.shape[2])
+    return scattered_masks(logits, classes, rows, labels)
 
 
 class TwoStageExport(nn.Module):
@@ -128,7 +131,8 @@ class TwoStageExport(nn.Module):
                              f'{type(roi).__name__} cannot be exported; supported two-stage '
                              'detectors: RPNHead + StandardRoIHead with a box head (Faster '
                              'R-CNN, Mask R-CNN)')
-        dense_head_config(rpn)
+        dense_head_config(rpn)  # refuse what cannot be exported, now
+        nms_iou_threshold(roi.test_cfg.get('nms'), RCNN_NMS)
         self.detector = detector
         self.with_mask = roi.with_mask
         self.output_names = ('dets', 'labels', 'masks') if self.with_mask else ('dets', 'labels')

@@ -267,6 +267,10 @@ def test_unsupported_detector_opset_and_checkpoint_are_one_message(tmp_path):
     proc = _tool('tools/deployment/export_detector_onnx.py', demo, str(tmp_path / 'bad.pth'),
                  str(out), '--shape', '64', '64')
     assert proc.returncode == 2 and 'does not fit the model of this config' in proc.stderr
+    proc = _tool('tools/deployment/export_detector_onnx.py', demo, 'none', str(out),
+                 '--shape', '64', '64', '--benchmark', '1', '--image', str(tmp_path / 'no.png'))
+    assert proc.returncode == 2 and 'Traceback' not in proc.stderr
+    assert f"--image '{tmp_path / 'no.png'}' does not exist" in proc.stderr
     assert not out.exists() and not list(tmp_path.glob('*.part'))
 
 

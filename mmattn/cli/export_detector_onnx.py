@@ -17,6 +17,7 @@ with the PyTorch export wrapper's. ``--benchmark`` times image to detections
 two taking turns.
 """
 import argparse
+import os.path as osp
 from typing import Optional
 
 from .command import (CommandParser, add_cfg_options, add_config_and_checkpoint, main_of,
@@ -105,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f'--shape {args.shape}: height and width must be >= 32')
     if args.score_thr is not None and not 0 <= args.score_thr < 1:
         raise UsageError(f'--score-thr {args.score_thr} is invalid; expected 0 <= S < 1')
+    if args.image is not None and not osp.isfile(args.image):
+        raise UsageError(f'--image {args.image!r} does not exist')
     checkpoint = None if args.checkpoint == 'none' else args.checkpoint
     model = load_detector(args.config, checkpoint, args.cfg_options, 'cpu')
     _apply_overrides(model, args)

@@ -7,7 +7,10 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 
+import cv2
+import numpy as np
 import pytest
 import torch
 
@@ -401,7 +404,64 @@ def _all_invalid(data):
     return data
 
 
+def _huge_polygon(data):
+    data['annotations'][0]['segmentation'] = [[0, 0, 1e9, 0, 1e9, 1e9]]  # pycocotools: rc 139
+    return data
+
+
+def _nan_width(data):
+    for image in data['images']:
+        image['width'] = float('nan')
+    return data
+
+
+def _image_replaced(data, path):
+    """Every image record points at ``path`` (absolute: mmdet joins it as is)."""
+    for image in data['images']:
+        image['file_name'] = str(path)
+    return data
+
+
+def _cut_jpeg(path):
+    cv2.imwrite(str(path), np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8))
+    data = path.read_bytes()
+    path.write_bytes(data[:data.index(b'\xff\xda') + 200])  # cut after its start of scan
+    return path
+
+
+def _image_bomb(path):
+    from PIL import Image
+    Image.new('1', (30000, 30000)).save(path, optimize=True)  # 900 Mpx in ~110 KB
+    return path
+
+
+def _short_storage(tmp_path):
+    full, short = tmp_path / 'full.pth', tmp_path / 'short.pth'
+    torch.save({'state_dict': {'w': torch.ones(100)}}, full)
+    with zipfile.ZipFile(full) as archive, zipfile.ZipFile(short, 'w') as out:
+        for info in archive.infolist():
+            data = archive.read(info)
+            out.writestr(info.filename, data[:40] if info.filename.endswith('data/0') else data)
+    return short
+
+
 FIRST_CONTACT = {
+    'polygon-far-outside-its-image': (lambda d, t: _ann_variant(d, t, _huge_polygon),
+                                      'a polygon lies outside its 64x64 image'),
+    'image-width-nan': (lambda d, t: _ann_variant(d, t, _nan_width),
+                        "finite 'width' and 'height'"),
+    'annotations-nested-200000-deep': (
+        lambda d, t: _ann_variant(d, t, lambda a: b'[' * 200000 + b']' * 200000),
+        'nests its values too deeply'),
+    'jpeg-cut-after-start-of-scan': (
+        lambda d, t: _ann_variant(d, t, lambda a: _image_replaced(a, _cut_jpeg(t / 'c.jpg'))),
+        'is incomplete or damaged'),
+    'image-bomb': (
+        lambda d, t: _ann_variant(d, t, lambda a: _image_replaced(a, _image_bomb(t / 'b.png'))),
+        '30000x30000 = 900000000 pixels'),
+    'storage-shorter-than-its-tensor-load_from': (
+        lambda d, t: ['--cfg-options', f'load_from={_short_storage(t)}'],
+        'declares 400 bytes but its record holds 40'),
     # id: (args after the config given (tiny_data, tmp_path), phrase of the message)
     'truncated-load_from': (lambda d, t: ['--cfg-options', f'load_from={_cut(t / "c.pth")}'],
                             'is incomplete or corrupt'),

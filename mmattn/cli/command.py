@@ -56,6 +56,14 @@ def add_config_and_checkpoint(parser: argparse.ArgumentParser, what: str = 'chec
     parser.add_argument('checkpoint', help=what)
 
 
+def add_allow_partial(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--allow-partial``: accept a checkpoint that fills only part of the
+    model (see ``mmattn.utils.checkpoint.check_fit``), for ``what``."""
+    parser.add_argument('--allow-partial', action='store_true',
+                        help=f'{what} a checkpoint that fills only part of the model (the rest '
+                             'keeps its initialisation); without it such a checkpoint is refused')
+
+
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     """The arguments train and test share (MMDetection's)."""
     parser.add_argument('--work-dir', help='where logs, checkpoints and metrics go')

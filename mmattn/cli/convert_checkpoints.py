@@ -13,7 +13,9 @@
 Each reads SRC as data only (nothing from the file runs), refuses a file that
 is not a readable checkpoint or whose weights do not fit with one message
 (exit 2, nothing written), drops BatchNorm counters the target has no place
-for (saying how many), and writes DST all at once.
+for (saying how many), and writes DST all at once. DST may not be SRC, and an
+existing DST is replaced only if this converter wrote it (``meta.written_by``)
+or with ``--overwrite``.
 """
 import argparse
 import os.path as osp
@@ -36,16 +38,39 @@ def _read_weights(path: str, strip_module: bool = False) -> Dict[str, torch.Tens
         raise CheckpointError(f'SRC {path!r}: {error}') from None
 
 
-def _save(dst: str, state: Dict[str, torch.Tensor], meta: dict) -> None:
+def _written_by(path: str) -> str:
+    """``meta.written_by`` of a checkpoint mmattn wrote, else ''."""
+    from mmattn.utils.checkpoint import load_checkpoint_file
+    from mmattn.utils.errors import UsageError
+    try:
+        data = load_checkpoint_file(path, map_location='meta', what='DST')
+    except UsageError:
+        return ''
+    meta = data.get('meta') if isinstance(data, dict) else None
+    return str(meta.get('written_by', '')) if isinstance(meta, dict) else ''
+
+
+def _check_dst(args: argparse.Namespace) -> None:
+    """DST is not SRC, and an existing DST is this converter's own output
+    (or ``--overwrite``): checked before SRC is read."""
+    from mmattn.utils.staged_writes import check_output_file
+    check_output_file(args.dst, f'DST {args.dst!r}', overwrite=args.overwrite,
+                      inputs=[args.src], owned=lambda path: _written_by(path) == args.prog)
+
+
+def _save(args: argparse.Namespace, state: Dict[str, torch.Tensor], meta: dict) -> None:
     from mmattn.utils.staged_writes import staged_file
-    with staged_file(dst) as partial:
-        torch.save({'state_dict': state, 'meta': meta}, partial)
+    with staged_file(args.dst) as partial:
+        torch.save({'state_dict': state, 'meta': dict(meta, written_by=args.prog)}, partial)
 
 
 def _parser(prog: str, description: str, dst_help: str) -> argparse.ArgumentParser:
     parser = CommandParser(prog=prog, description=description)
     parser.add_argument('src', help='input checkpoint (.pth or .pkl)')
     parser.add_argument('dst', help=dst_help)
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace an existing DST this converter did not write')
+    parser.set_defaults(prog=prog)
     return parser
 
 
@@ -53,12 +78,13 @@ def _parser(prog: str, description: str, dst_help: str) -> argparse.ArgumentPars
 def _convert_vovnet(args: argparse.Namespace, convert: Callable, source: str) -> int:
     from mmattn.converters.vovnet_checkpoints import infer_spec
     from mmattn.utils.errors import CheckpointError
+    _check_dst(args)
     state, leftovers = convert(_read_weights(args.src))
     try:
         arch, position = infer_spec(state)
     except ValueError as error:
         raise CheckpointError(f'SRC {args.src!r}: {error}') from None
-    _save(args.dst, state, dict(arch=arch, ese_position=position, source=source))
+    _save(args, state, dict(arch=arch, ese_position=position, source=source))
     print(f'wrote {args.dst}: {len(state)} tensors for VoVNet(arch={arch!r}, '
           f'ese_position={position!r})')
     if position != 'every':
@@ -126,6 +152,7 @@ def _run_centermask2(args: argparse.Namespace) -> int:
     from mmattn.converters.centermask_checkpoints import convert_centermask2, matching_config
     from mmattn.utils.config import load_config
     from mmattn.utils.errors import CheckpointError, UsageError
+    _check_dst(args)
     state, unknown, dropped_keys = convert_centermask2(_read_weights(args.src))
     if unknown:
         shown = '\n  '.join(unknown[:20]) + ('\n  ...' if len(unknown) > 20 else '')
@@ -146,7 +173,7 @@ def _run_centermask2(args: argparse.Namespace) -> int:
         raise CheckpointError(f'the converted weights do not fit {config}; nothing written:\n  '
                               + '\n  '.join(wrong))
     unfilled = [k for k in expected if k not in state and not k.endswith('num_batches_tracked')]
-    _save(args.dst, state, dict(source='centermask2', config=config))
+    _save(args, state, dict(source='centermask2', config=config))
     print(f'wrote {args.dst}: {len(state)} tensors for {osp.relpath(config, REPO)}')
     if dropped_keys:
         print(f'not weights, not written: {", ".join(dropped_keys)} (the config\'s '
@@ -176,13 +203,14 @@ def _mmpretrain_parser() -> argparse.ArgumentParser:
 def _run_mmpretrain(args: argparse.Namespace) -> int:
     from mmattn.utils.errors import CheckpointError
     prefix = args.prefix if args.prefix.endswith('.') else args.prefix + '.'
+    _check_dst(args)
     weights = _read_weights(args.src, strip_module=True)
     backbone = {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)}
     if not backbone:
         shown = ', '.join(sorted(weights)[:5])
         raise CheckpointError(f'SRC {args.src!r}: no keys under --prefix {prefix!r} (it has '
                               f'e.g. {shown})')
-    _save(args.dst, backbone, dict(source=osp.basename(args.src), prefix=prefix))
+    _save(args, backbone, dict(source=osp.basename(args.src), prefix=prefix))
     left = sorted(k for k in weights if not k.startswith(prefix))
     print(f'wrote {args.dst}: {len(backbone)} tensors (keys under {prefix!r}, prefix removed)')
     if left:

@@ -3,11 +3,16 @@ COCO-format annotation file is one mmdet can read (and train on), the class
 names the config uses are its categories, and the images it lists exist.
 Each check returns problems (one line each) and notes; nothing is built."""
 import json
+import math
 import numbers
+import os
 import os.path as osp
 from typing import Iterator, List, Optional, Tuple
 
 from mmengine.config import Config
+
+from mmattn.utils.errors import UsageError
+from mmattn.utils.images import check_image_file
 
 _CLASSIFICATION_DATASETS = ('ImageNet', 'ImageNet21k', 'CustomDataset')
 _SHOWN = 3  # examples named per kind of problem
@@ -86,7 +91,30 @@ def _class_problems(loader: str, ds: dict, ann_path: str, categories: List[dict]
 
 # ----------------------------------------------------------- COCO annotations
 def _is_number(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) \
+        and math.isfinite(value)
+
+
+# How far outside its image an annotation's coordinates may reach, as a
+# fraction of the image's larger side (rasterising a polygon reaching far out
+# allocates without bound, or crashes pycocotools).
+ANNOTATION_MARGIN = 1.0
+ANNOTATION_MARGIN_ENV = 'MMATTN_ANNOTATION_MARGIN'
+
+
+def annotation_margin() -> float:
+    """``ANNOTATION_MARGIN``, or the value of ``MMATTN_ANNOTATION_MARGIN``."""
+    text = os.environ.get(ANNOTATION_MARGIN_ENV)
+    if text is None:
+        return ANNOTATION_MARGIN
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not (math.isfinite(value) and value >= 0):
+        raise UsageError(f'{ANNOTATION_MARGIN_ENV}={text!r} is invalid; expected a number >= 0 '
+                         "(a fraction of the image's larger side)")
+    return value
 
 
 def _segmentation_error(seg) -> Optional[str]:
@@ -98,6 +126,24 @@ def _segmentation_error(seg) -> Optional[str]:
     for polygon in seg:
         if not isinstance(polygon, list) or not all(_is_number(v) for v in polygon):
             return 'segmentation holds a polygon that is not a list of numbers'
+    return None
+
+
+def _geometry_error(ann: dict, image: dict) -> Optional[str]:
+    """Why this annotation's box or polygons do not lie on (or near) its image
+    (``annotation_margin``), or a polygon is malformed; None if they do."""
+    width, height = image['width'], image['height']
+    reach = annotation_margin() * max(width, height)
+    x, y, w, h = ann['bbox']
+    shapes = [('bbox', [x, x + w], [y, y + h])]
+    seg = ann.get('segmentation')
+    if isinstance(seg, list):  # (odd or short polygons: skipped by mmdet, noted below)
+        shapes += [('a polygon', p[0::2], p[1::2]) for p in seg if len(p) >= 2]
+    for what, xs, ys in shapes:
+        if min(xs) < -reach or min(ys) < -reach or max(xs) > width + reach \
+                or max(ys) > height + reach:
+            return (f'{what} lies outside its {width}x{height} image by more than the margin '
+                    f'({ANNOTATION_MARGIN_ENV}={annotation_margin():g} of its larger side)')
     return None
 
 
@@ -120,6 +166,12 @@ def _annotation_error(ann, image_ids: set, category_ids: set) -> Optional[str]:
     if 'segmentation' in ann:
         return _segmentation_error(ann['segmentation'])
     return None
+
+
+def _annotation_name(ann, index: int) -> str:
+    """``annotations[i]`` and, where it has one, its id."""
+    has_id = isinstance(ann, dict) and isinstance(ann.get('id'), (int, str))
+    return f'annotations[{index}] (id {ann["id"]!r})' if has_id else f'annotations[{index}]'
 
 
 def _trainable(ann: dict, with_mask: bool) -> bool:
@@ -152,10 +204,11 @@ def coco_problems(loader: str, ann_path: str, data, needs_annotations: bool,
     bad_images = [i for i, im in enumerate(data['images'])
                   if not isinstance(im, dict) or not isinstance(im.get('file_name'), str)
                   or 'id' not in im or not _is_number(im.get('width'))
-                  or not _is_number(im.get('height'))]
+                  or not _is_number(im.get('height')) or im['width'] < 1 or im['height'] < 1]
     if bad_images:
         problems.append(f"{shown}: {len(bad_images)} image record(s) lack 'id', 'file_name', "
-                        f"'width' or 'height' (e.g. images[{bad_images[0]}])")
+                        f"or a finite 'width' and 'height' of at least 1 (e.g. "
+                        f'images[{bad_images[0]}])')
     bad_categories = [i for i, c in enumerate(data['categories'])
                       if not isinstance(c, dict) or 'id' not in c or 'name' not in c]
     if bad_categories:
@@ -163,13 +216,15 @@ def coco_problems(loader: str, ann_path: str, data, needs_annotations: bool,
                         f'(e.g. categories[{bad_categories[0]}])')
     if problems:
         return problems, []
-    image_ids = {im['id'] for im in data['images']}
+    images = {im['id']: im for im in data['images']}
     category_ids = {c['id'] for c in data['categories']}
     errors: dict = {}
     for i, ann in enumerate(data.get('annotations') or []):
-        error = _annotation_error(ann, image_ids, category_ids)
+        error = _annotation_error(ann, images.keys(), category_ids)
+        if error is None:
+            error = _geometry_error(ann, images[ann['image_id']])
         if error:
-            errors.setdefault(error, []).append(f'annotations[{i}]')
+            errors.setdefault(error, []).append(_annotation_name(ann, i))
     for error, where in errors.items():
         problems.append(f'{shown}: {len(where)} annotation(s) cannot be read: {error} '
                         f'(e.g. {_names(where)})')
@@ -197,6 +252,9 @@ def read_json(path: str, shown: str) -> Tuple[object, Optional[str]]:
             return json.load(f), None
     except UnicodeDecodeError:
         return None, f'{shown} is not UTF-8 text (is it a JSON annotation file?)'
+    except RecursionError:
+        return None, (f'{shown} nests its values too deeply to be read (a COCO-format file '
+                      'is at most a few levels deep)')
     except json.JSONDecodeError as error:
         return None, (f'{shown} is not valid JSON ({error.msg} at line {error.lineno}, '
                       f'column {error.colno})')
@@ -212,24 +270,55 @@ def _listed_image_problems(loader: str, ann_path: str, img_dir: str,
                            images: List[dict]) -> List[str]:
     """Every image the annotation file lists exists and has a readable image
     header (Pillow reads the header only, so this stays cheap)."""
-    from PIL import Image, UnidentifiedImageError
     missing, unreadable = [], []
     for im in images:
         path = osp.join(img_dir, im['file_name'])
         if not osp.isfile(path):
             missing.append(path)
             continue
-        try:
-            with Image.open(path):
-                pass
-        except (UnidentifiedImageError, OSError):
-            unreadable.append(path)
+        try:  # a bomb, a file cut off, not an image
+            check_image_file(path, repr(path))
+        except UsageError as error:
+            unreadable.append(str(error))
     problems = []
-    for problem, paths in (('missing', missing), ('not readable as images', unreadable)):
-        if paths:
-            shown = ', '.join(repr(p) for p in paths[:3])
-            problems.append(f'{loader}: {len(paths)} image(s) listed in {ann_path!r} are '
-                            f'{problem}, e.g. {shown}')
+    if missing:
+        problems.append(f'{loader}: {len(missing)} image(s) listed in {ann_path!r} are '
+                        f'missing, e.g. {", ".join(repr(p) for p in missing[:3])}')
+    if unreadable:
+        problems.append(f'{loader}: {len(unreadable)} image(s) listed in {ann_path!r} cannot be '
+                        f'used, e.g. {"; ".join(unreadable[:2])}')
+    return problems
+
+
+def _dataset_annotation_file(cfg: Config, loader: str) -> Optional[str]:
+    for ds in _datasets((cfg.get(loader) or {}).get('dataset')):
+        ann, root = ds.get('ann_file'), ds.get('data_root') or ''
+        if ann:
+            return osp.join(root, ann) if not osp.isabs(ann) else ann
+    return None
+
+
+def evaluator_problems(cfg: Config, loaders: List[str]) -> List[str]:
+    """The ``val_evaluator``/``test_evaluator`` of each validation or test
+    loader: a local ``ann_file`` exists (overriding a dataset's ``data_root``
+    with --cfg-options leaves the evaluator's own path behind)."""
+    problems = []
+    for loader in loaders:
+        if loader not in ('val_dataloader', 'test_dataloader') or not cfg.get(loader):
+            continue
+        key = loader.replace('dataloader', 'evaluator')
+        evaluators = cfg.get(key)
+        for i, evaluator in enumerate(evaluators if isinstance(evaluators, (list, tuple))
+                                      else [evaluators]):
+            ann = evaluator.get('ann_file') if isinstance(evaluator, dict) else None
+            if not ann or '://' in str(ann) or osp.isfile(str(ann)):
+                continue
+            where = f'{key}[{i}]' if isinstance(evaluators, (list, tuple)) else key
+            dataset_ann = _dataset_annotation_file(cfg, loader)
+            hint = (f'; the {loader} reads {dataset_ann!r}: set --cfg-options '
+                    f'{where}.ann_file={dataset_ann}' if dataset_ann and osp.isfile(dataset_ann)
+                    else f'; set --cfg-options {where}.ann_file=PATH')
+            problems.append(f'{where}.ann_file {str(ann)!r} does not exist{hint}')
     return problems
 
 
@@ -287,4 +376,5 @@ def dataset_problems(cfg: Config, loaders: List[str],
                 continue
             problems += _class_problems(loader, ds, ann_path, data['categories'])
             problems += _listed_image_problems(loader, ann_path, img_dir, data['images'])
+    problems += evaluator_problems(cfg, loaders)
     return problems, notes

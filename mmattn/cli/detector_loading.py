@@ -8,13 +8,13 @@ import torch.nn as nn
 from mmengine.config import Config
 from mmengine.runner.checkpoint import load_state_dict
 
-from mmattn.utils.checkpoint import StateDictFit, read_checkpoint, state_dict_of, verify_checkpoint
+from mmattn.utils.checkpoint import check_fit, checkpoint_format, read_checkpoint, state_dict_of
 from mmattn.utils.config import load_config
-from mmattn.utils.errors import CheckpointError
 
 
 def load_detector(config: str, checkpoint: Optional[str], cfg_options: Optional[dict] = None,
-                  device: str = 'cpu') -> nn.Module:
+                  device: str = 'cpu', purpose: str = 'evaluate',
+                  allow_partial: bool = False) -> nn.Module:
     """The config's model in eval mode on ``device``, weights from
     ``checkpoint`` (a local file read without running code from it, or a URL
     mmengine downloads), or, with ``checkpoint=None``, initialised as the
@@ -22,12 +22,13 @@ def load_detector(config: str, checkpoint: Optional[str], cfg_options: Optional[
     export checks). ``model.cfg`` is the config and ``model.dataset_meta``
     the checkpoint's (else the config's) class names. Raises ``UsageError``
     for a missing config, a file that is not a readable checkpoint, and one
-    that leaves weights of the model unfilled or mis-shaped."""
+    that does not fit the model for ``purpose`` (``evaluate`` or ``export``:
+    every weight, unless ``allow_partial``; see ``check_fit``)."""
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
     cfg: Config = load_config(config, cfg_options)
-    if checkpoint is not None:
-        verify_checkpoint(checkpoint, 'checkpoint')
+    if checkpoint is not None and '://' not in str(checkpoint):
+        checkpoint_format(checkpoint, 'checkpoint')  # before the model is built
     register_all_modules(init_default_scope=True)
     model_cfg = cfg.model.copy()
     if isinstance(model_cfg.get('backbone'), dict):
@@ -43,9 +44,8 @@ def load_detector(config: str, checkpoint: Optional[str], cfg_options: Optional[
         return model.to(device).eval()
     data = read_checkpoint(checkpoint)
     weights = state_dict_of(data)
-    fit = StateDictFit.of(model.state_dict(), weights)
-    if not fit.complete:
-        raise CheckpointError(fit.refusal(f'checkpoint {checkpoint!r}', allow_partial_hint=False))
+    check_fit(model, weights, purpose=purpose, shown=f'checkpoint {checkpoint!r}',
+              allow_partial=allow_partial)
     load_state_dict(model, weights, strict=False, logger='current')
     meta = data.get('meta', {}) if isinstance(data, dict) else {}
     dataset_meta = meta.get('dataset_meta') if isinstance(meta, dict) else None

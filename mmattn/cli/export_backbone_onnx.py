@@ -13,8 +13,8 @@ import argparse
 import sys
 
 from mmattn.utils.errors import UsageError
-from .command import (CommandParser, add_cfg_options, add_config_and_checkpoint, main_of,
-                      non_negative_int, positive_float, positive_int)
+from .command import (CommandParser, add_allow_partial, add_cfg_options, add_config_and_checkpoint,
+                      main_of, non_negative_int, positive_float, positive_int)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,13 +36,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--benchmark', type=non_negative_int, default=0, metavar='ROUNDS',
                         help='also time onnxruntime against PyTorch for ROUNDS rounds')
     add_cfg_options(parser)
+    add_allow_partial(parser, 'export')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace an existing OUT that mmattn did not export')
     return parser
 
 
 def _check_args(args: argparse.Namespace) -> int:
     from mmattn.deployment.backbone_onnx import DEFAULT_OPSET, supported_opsets
+    from mmattn.deployment.onnx_files import written_by_mmattn
+    from mmattn.utils.staged_writes import check_output_file
     if not args.out.endswith('.onnx'):
         raise UsageError(f'OUT {args.out!r} must end with .onnx')
+    check_output_file(args.out, f'OUT {args.out!r}', overwrite=args.overwrite,
+                      owned=written_by_mmattn)
     if min(args.shape) < 32 or args.batch < 1:
         raise UsageError(f'--shape {args.shape} --batch {args.batch}: height and width must be '
                          '>= 32 (the backbones stride 32) and batch >= 1')
@@ -80,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
     from .detector_loading import load_detector
     opset = _check_args(args)
     checkpoint = None if args.checkpoint == 'none' else args.checkpoint
-    model = load_detector(args.config, checkpoint, args.cfg_options, 'cpu')
+    model = load_detector(args.config, checkpoint, args.cfg_options, 'cpu', purpose='export',
+                          allow_partial=args.allow_partial)
     backbone = model.backbone
     backbone.eval()  # (mmdet's ResNet.train returns None: no chaining)
     shape = (args.batch, 3, *args.shape)

@@ -17,11 +17,10 @@ with the PyTorch export wrapper's. ``--benchmark`` times image to detections
 two taking turns.
 """
 import argparse
-import os.path as osp
 from typing import Optional
 
-from .command import (CommandParser, add_cfg_options, add_config_and_checkpoint, main_of,
-                      non_negative_int, positive_float, positive_int)
+from .command import (CommandParser, add_allow_partial, add_cfg_options, add_config_and_checkpoint,
+                      main_of, non_negative_int, positive_float, positive_int)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help='fail when a detection differs from PyTorch by more than this '
                              '(box pixels, score)')
     add_cfg_options(parser)
+    add_allow_partial(parser, 'export')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace an existing OUT that mmattn did not export')
     return parser
 
 
@@ -99,6 +101,9 @@ def run(args: argparse.Namespace) -> int:
     from mmattn.deployment.backbone_onnx import second_shape
     from mmattn.deployment.detector_onnx import DEFAULT_OPSET, export_detector, exportable
     from mmattn.utils.errors import UsageError
+    from mmattn.deployment.onnx_detector import preprocessed_shape
+    from mmattn.deployment.onnx_files import written_by_mmattn
+    from mmattn.utils.staged_writes import check_output_file
     from .detector_loading import load_detector
     if not args.out.endswith('.onnx'):
         raise UsageError(f'OUT {args.out!r} must end with .onnx')
@@ -106,20 +111,30 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f'--shape {args.shape}: height and width must be >= 32')
     if args.score_thr is not None and not 0 <= args.score_thr < 1:
         raise UsageError(f'--score-thr {args.score_thr} is invalid; expected 0 <= S < 1')
-    if args.image is not None and not osp.isfile(args.image):
-        raise UsageError(f'--image {args.image!r} does not exist')
+    check_output_file(args.out, f'OUT {args.out!r}', overwrite=args.overwrite,
+                      owned=written_by_mmattn)
+    picture = _benchmark_image(args.image, args.shape) \
+        if args.benchmark or args.image is not None else None
     checkpoint = None if args.checkpoint == 'none' else args.checkpoint
-    model = load_detector(args.config, checkpoint, args.cfg_options, 'cpu')
+    model = load_detector(args.config, checkpoint, args.cfg_options, 'cpu', purpose='export',
+                          allow_partial=args.allow_partial)
     _apply_overrides(model, args)
     opset = DEFAULT_OPSET if args.opset is None else args.opset
     shape = (args.batch, 3, *args.shape)
+    if args.benchmark and not args.dynamic:  # checked before the export, not after it
+        made = preprocessed_shape(model, picture)
+        if made != (1, 3, *args.shape):
+            raise UsageError(f'--benchmark: the test pipeline makes a {made[2]}x{made[3]} input '
+                             f'of the image, but --shape is {args.shape[0]}x{args.shape[1]} '
+                             f'without --dynamic; add --dynamic, or --shape {made[2]} '
+                             f'{made[3]}')
     names = export_detector(model, args.out, shape, args.dynamic, opset)
     kind = 'batch, height and width symbolic' if args.dynamic else 'static shape'
     print(f'export_detector_onnx: wrote {args.out} ({type(model).__name__}, opset {opset}, '
           f'{kind}; outputs {", ".join(names)})')
     worst = _compare(exportable(model), args.out, [shape, second_shape(shape, args.dynamic)])
     if args.benchmark:
-        benchmark(model, args.out, args.image, args.shape, args.benchmark)
+        benchmark(model, args.out, picture, args.benchmark)
     if worst > args.atol:
         print(f'export_detector_onnx: error: onnxruntime differs from PyTorch by {worst:.3g} '
               f'> --atol {args.atol}', file=sys.stderr)
@@ -127,22 +142,25 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def benchmark(model, onnx_file: str, image: Optional[str], shape, rounds: int) -> dict:
-    """Median seconds of image to detections at batch 1, PyTorch
-    (``inference_detector``) and onnxruntime (``OnnxDetector``) taking turns;
-    prints them with the machine line."""
+def _benchmark_image(image: Optional[str], shape):
+    """The image ``--benchmark`` times: ``--image``, or a random one at ``shape``."""
     import numpy as np
+
+    from mmattn.utils.images import read_image
+    if image is not None:
+        return read_image(image, f'--image {image!r}')
+    return (np.random.default_rng(0).random((*shape, 3)) * 255).astype(np.uint8)
+
+
+def benchmark(model, onnx_file: str, picture, rounds: int) -> dict:
+    """Median seconds of image to detections at batch 1, PyTorch
+    (``inference_detector``) and onnxruntime (``OnnxDetector``) taking turns,
+    on ``picture`` (an HxWx3 BGR array); prints them with the machine line."""
     import torch
     from mmdet.apis import inference_detector
 
     from mmattn.analysis.latency import alternating_latency, print_latency
     from mmattn.deployment.onnx_detector import OnnxDetector
-    if image is None:
-        h, w = shape
-        picture = (np.random.default_rng(0).random((h, w, 3)) * 255).astype(np.uint8)
-    else:
-        import mmcv
-        picture = mmcv.imread(image)
     detector = OnnxDetector(onnx_file, model.cfg)
     with torch.no_grad():
         times = alternating_latency({'PyTorch': lambda: inference_detector(model, picture),

@@ -10,7 +10,7 @@ from typing import Iterator, List, Optional, Tuple
 import torch.nn as nn
 from mmengine.config import Config
 
-from mmattn.utils.checkpoint import StateDictFit, state_dict_of, verify_checkpoint
+from mmattn.utils.checkpoint import check_fit, state_dict_of, verify_checkpoint
 from mmattn.utils.errors import UsageError
 from .registered_names import nearest_names_hint
 
@@ -138,19 +138,17 @@ def pretrained_problems(cfg: Config, model: Optional[nn.Module]) -> Tuple[List[s
 
 
 def checkpoint_problems(model: Optional[nn.Module], path: Optional[str], what: str,
-                        allow_partial: bool) -> List[str]:
+                        purpose: str, allow_partial: bool) -> List[str]:
     """A checkpoint to be loaded into the whole model (``load_from``,
-    ``--resume``, ``test.py CHECKPOINT``): readable, and filling every weight
-    with its own shape unless ``allow_partial``."""
+    ``--resume``, ``test.py CHECKPOINT``), named ``what``: readable, and
+    fitting the model for ``purpose`` (``check_fit``)."""
     if not path or '://' in str(path):
         return []
     try:
         data = verify_checkpoint(str(path), what)
-        if model is None:
-            return []
-        fit = StateDictFit.of(model.state_dict(), state_dict_of(data))
+        if model is not None:
+            check_fit(model, state_dict_of(data), purpose=purpose, shown=f'{what} {str(path)!r}',
+                      allow_partial=allow_partial)
     except UsageError as error:
         return [str(error)]
-    if fit.complete or allow_partial:
-        return []
-    return [fit.refusal(f'{what} {str(path)!r}', allow_partial_hint=what != '--resume checkpoint')]
+    return []

@@ -26,11 +26,12 @@ def _quietly_build(cfg: Config):
 
 
 def preflight(cfg: Config, loaders: List[str], checkpoint: Optional[str] = None,
-              checkpoint_what: str = 'checkpoint') -> None:
+              purpose: str = 'evaluate') -> None:
     """Raise one UsageError listing every problem found (and, for missing
     weights, the ways forward), or return if there is none. ``checkpoint``:
     the file the run loads into the whole model (test.py's CHECKPOINT, or
-    ``load_from`` / ``--resume``), named ``checkpoint_what``."""
+    ``load_from`` / ``--resume``), loaded for ``purpose`` (``evaluate``,
+    ``fine-tune`` or ``resume``: see ``mmattn.utils.checkpoint.check_fit``)."""
     problems = work_dir_problems(cfg) + custom_hook_problems(cfg) + compile_problems(cfg)
     problems += num_classes_problems(cfg)
     model = None
@@ -41,9 +42,9 @@ def preflight(cfg: Config, loaders: List[str], checkpoint: Optional[str] = None,
             problems.append(str(error))
     weights, routes = pretrained_problems(cfg, model)
     problems += weights
-    allow_partial = bool(cfg.get('allow_partial_checkpoint', False))
-    problems += checkpoint_problems(model, checkpoint, checkpoint_what,
-                                    allow_partial and checkpoint_what != '--resume checkpoint')
+    what = {'resume': '--resume checkpoint', 'fine-tune': 'load_from'}.get(purpose, 'checkpoint')
+    problems += checkpoint_problems(model, checkpoint, what, purpose,
+                                    bool(cfg.get('allow_partial_checkpoint', False)))
     found, notes = dataset_problems(cfg, loaders)
     problems += found
     for note in notes:

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     cfg.load_from = args.checkpoint
     if args.allow_partial:
         cfg.allow_partial_checkpoint = True
-    preflight(cfg, ['test_dataloader'], args.checkpoint, 'checkpoint')
+    preflight(cfg, ['test_dataloader'], args.checkpoint, 'evaluate')
     if args.preflight:
         return 0
     setup_distributed(cfg, args.launcher, args.local_rank)

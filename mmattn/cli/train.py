@@ -10,13 +10,14 @@ written as JSON. Mistakes in the command, config, data or weights are one
 message before anything is built (``preflight.py``).
 """
 import argparse
+import contextlib
 import os.path as osp
 from typing import Optional
 
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-from .command import CommandParser, add_common_args, main_of
+from .command import CommandParser, add_common_args, is_first_process, main_of
 from .distributed import setup_distributed
 from .preflight import preflight
 from .runner import add_hook, build_runner
@@ -82,11 +83,15 @@ def run(args: argparse.Namespace) -> int:
         cfg.auto_scale_lr.enable = True
     if args.allow_partial:
         cfg.allow_partial_checkpoint = True
+    from mmattn.engine.work_dir_lock import hold_work_dir, work_dir_problem
+    busy = work_dir_problem(cfg.work_dir) if is_first_process() else None
+    if busy:
+        raise UsageError(busy)
     resumed = _resolve_resume(cfg, args.resume)
     if resumed is not None:
-        preflight(cfg, ['train_dataloader', 'val_dataloader'], resumed, '--resume checkpoint')
+        preflight(cfg, ['train_dataloader', 'val_dataloader'], resumed, 'resume')
     else:
-        preflight(cfg, ['train_dataloader', 'val_dataloader'], cfg.get('load_from'), 'load_from')
+        preflight(cfg, ['train_dataloader', 'val_dataloader'], cfg.get('load_from'), 'fine-tune')
     if args.preflight:
         return 0
     setup_distributed(cfg, args.launcher, args.local_rank)
@@ -106,7 +111,9 @@ def run(args: argparse.Namespace) -> int:
         # every epoch's end, before the checkpoint is written, so that what is saved is what
         # every rank validates (else the AP printed after training is not the checkpoint's)
         add_hook(cfg, dict(type='SyncBuffersHook'))
-    build_runner(cfg).train()
+    # the first process holds the work dir while it trains (work_dir_lock.py)
+    with hold_work_dir(cfg.work_dir) if is_first_process() else contextlib.nullcontext():
+        build_runner(cfg).train()
     return 0
 
 

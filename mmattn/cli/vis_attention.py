@@ -8,14 +8,22 @@ preprocessor, as in mmdet's ``inference_detector``; every attention block
 CenterMask's SAM, drawn inside the detections' boxes) is hooked during
 ``predict``. Writes ``detections.jpg`` (mmdet's
 ``DetLocalVisualizer``) and, per block or per stage, the PNGs described in
-``mmattn/visualization/attention_pictures.py``.
+``mmattn/visualization/attention_pictures.py``: drawn aside first, then moved
+into ``--out-dir``, where a file of the same name is replaced only if
+vis_attention wrote it (``--overwrite`` to replace others).
 """
 import argparse
+import os
 import os.path as osp
+import shutil
+import tempfile
 from typing import List
 
 from mmattn.utils.errors import UsageError
-from .command import CommandParser, add_cfg_options, add_config_and_checkpoint, main_of
+from mmattn.utils.images import read_image
+from mmattn.utils.staged_writes import publish_files_into
+from .command import (CommandParser, add_allow_partial, add_cfg_options, add_config_and_checkpoint,
+                      main_of)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--score-thr', type=float, default=0.3,
                         help='score threshold for detections.jpg')
     parser.add_argument('--device', default=None, help='cuda:0 when present, else cpu')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace files in --out-dir that vis_attention did not write')
     add_cfg_options(parser)
+    add_allow_partial(parser, 'draw')
     return parser
 
 
@@ -54,39 +65,21 @@ def _query_points(values: List[float]) -> List[tuple]:
     return points
 
 
-def _read_image(path: str):
-    import mmcv
-    if not osp.isfile(path):
-        raise UsageError(f'image {path!r} does not exist')
-    try:
-        image = mmcv.imread(path)
-    except Exception:  # noqa: BLE001  (cv2/pillow say it in many ways)
-        image = None
-    if image is None:
-        raise UsageError(f'image {path!r} could not be read as an image')
-    return image
-
-
-def _test_pipeline(cfg):
-    from mmcv.transforms import Compose
-    from mmdet.utils import get_test_pipeline_cfg
-    steps = [dict(step) for step in get_test_pipeline_cfg(cfg)
-             if not str(step.get('type', '')).endswith('LoadAnnotations')]
-    steps[0]['type'] = 'mmdet.LoadImageFromNDArray'
-    return Compose(steps)
-
-
 def run(args: argparse.Namespace) -> List[str]:
     """Everything but the argument parsing; returns the written files."""
     import torch
 
+    from mmattn.deployment.onnx_detector import test_pipeline
     from mmattn.visualization import AttentionRecorder, write_attention_pictures
     from .detector_loading import load_detector
     points = _query_points(args.query_points)
-    image = _read_image(args.img)
+    image = read_image(args.img)
+    if osp.lexists(args.out_dir) and not osp.isdir(args.out_dir):
+        raise UsageError(f'--out-dir {args.out_dir!r} exists and is not a folder')
     device = args.device or ('cuda:0' if torch.cuda.is_available() else 'cpu')
-    model = load_detector(args.config, args.checkpoint, args.cfg_options, device)
-    data = _test_pipeline(model.cfg)(dict(img=image, img_id=0))
+    model = load_detector(args.config, args.checkpoint, args.cfg_options, device,
+                          allow_partial=args.allow_partial)
+    data = test_pipeline(model.cfg, True)(dict(img=image, img_id=0))
     batch = model.data_preprocessor(
         dict(inputs=[data['inputs']], data_samples=[data['data_samples']]), False)
     inputs, samples = batch['inputs'], batch['data_samples']
@@ -111,13 +104,19 @@ def run(args: argparse.Namespace) -> List[str]:
     pred = results[0].pred_instances
     detections = (pred.bboxes.cpu().numpy(), pred.scores.cpu().numpy()) \
         if 'bboxes' in pred else None
-    written = write_attention_pictures(recorder.records, rgb, img_shape, input_shape,
-                                       args.out_dir, query, blocks, args.alpha, detections)
-    written.append(_draw_detections(model, rgb, results[0], args))
-    return written
+    parent = osp.dirname(osp.abspath(args.out_dir))
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix='.vis_attention-', dir=parent)
+    try:  # drawn aside, then moved in: nothing of a user's is overwritten
+        write_attention_pictures(recorder.records, rgb, img_shape, input_shape, staging, query,
+                                 blocks, args.alpha, detections)
+        _draw_detections(model, rgb, results[0], args, staging)
+        return publish_files_into(staging, args.out_dir, 'vis_attention', args.overwrite)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
-def _draw_detections(model, rgb, result, args) -> str:
+def _draw_detections(model, rgb, result, args, out_dir: str) -> str:
     import mmcv
     from mmdet.visualization import DetLocalVisualizer
     factor = max(1, -(-400 // max(rgb.shape[:2])))  # small images drawn at >= 400 px
@@ -131,7 +130,7 @@ def _draw_detections(model, rgb, result, args) -> str:
         result.pred_instances = pred
     visualizer = DetLocalVisualizer.get_instance('mmattn_vis_attention')
     visualizer.dataset_meta = model.dataset_meta
-    out_file = osp.join(args.out_dir, 'detections.jpg')
+    out_file = osp.join(out_dir, 'detections.jpg')
     visualizer.add_datasample('detections', rgb, result, draw_gt=False, show=False,
                               pred_score_thr=args.score_thr, out_file=out_file)
     return out_file

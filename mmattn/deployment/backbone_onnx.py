@@ -20,6 +20,7 @@ import torch.nn as nn
 from mmattn.models.layers.factory import ATTENTION_BLOCKS
 from mmattn.utils.compat import onnx_opset_range
 from mmattn.utils.staged_writes import staged_file
+from .onnx_files import tag_written_by_mmattn
 
 DEFAULT_OPSET = 17
 _BLOCK_TYPES = tuple(ATTENTION_BLOCKS.values())
@@ -72,7 +73,12 @@ def export_module(module: nn.Module, out_file: str, shape: Sequence[int], dynami
     with torch.no_grad():
         num_outputs = len(wrapped(example))
     with staged_file(out_file) as staging:
-        return _export(wrapped, example, staging, dynamic, opset, num_outputs)
+        names = _export(wrapped, example, staging, dynamic, opset, num_outputs)
+        with open(staging, 'rb') as f:
+            tagged = tag_written_by_mmattn(f.read())
+        with open(staging, 'wb') as f:
+            f.write(tagged)
+        return names
 
 
 def compare_with_onnxruntime(module: nn.Module, onnx_file: str,

@@ -28,6 +28,7 @@ from mmattn.utils.compat import onnx_opset_range
 from mmattn.utils.errors import UsageError
 from mmattn.utils.staged_writes import staged_file
 from .backbone_onnx import quiet_exporter_log
+from .onnx_files import tag_written_by_mmattn
 
 DEFAULT_OPSET = 17
 STANDARD_DOMAINS = ('', 'ai.onnx')
@@ -108,5 +109,5 @@ def export_detector(detector: nn.Module, out_file: str, shape: Sequence[int],
                          f'standard ONNX domain ({", ".join(foreign)}); nothing written')
     with staged_file(out_file) as staging:
         with open(staging, 'wb') as f:
-            f.write(buffer.getvalue())
+            f.write(tag_written_by_mmattn(buffer.getvalue()))
     return names

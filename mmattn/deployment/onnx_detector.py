@@ -24,6 +24,28 @@ from mmengine.structures import InstanceData
 ImageLike = Union[str, np.ndarray]
 
 
+def test_pipeline(cfg: Config, from_array: bool):
+    """The config's test pipeline without its annotation loading, for an
+    image file, or (``from_array``) an HxWx3 BGR array, as in mmdet's
+    ``inference_detector``."""
+    from mmcv.transforms import Compose
+    from mmdet.utils import get_test_pipeline_cfg
+    steps = [copy.deepcopy(dict(step)) for step in get_test_pipeline_cfg(cfg)
+             if not str(step.get('type', '')).endswith('LoadAnnotations')]
+    if from_array:
+        steps[0]['type'] = 'mmdet.LoadImageFromNDArray'
+    return Compose(steps)
+
+
+def preprocessed_shape(model, image: np.ndarray) -> tuple:
+    """The (1, 3, H, W) input ``model``'s test pipeline and data preprocessor
+    make of ``image`` (an HxWx3 BGR array)."""
+    data = test_pipeline(model.cfg, True)(dict(img=image, img_id=0))
+    batch = model.data_preprocessor(
+        dict(inputs=[data['inputs']], data_samples=[data['data_samples']]), False)
+    return tuple(batch['inputs'].shape)
+
+
 class OnnxDetector:
     """An ONNX detector file and the config it was exported from."""
 
@@ -44,6 +66,7 @@ class OnnxDetector:
         except Exception as error:  # noqa: BLE001  (onnxruntime says it in many ways)
             raise UsageError(f'{onnx_file!r} cannot be loaded by onnxruntime: '
                              f'{str(error).strip().splitlines()[0]}') from None
+        self.onnx_file = onnx_file
         self.output_names = [o.name for o in self.session.get_outputs()]
         if self.output_names[:2] != ['dets', 'labels']:
             raise UsageError(f'{onnx_file!r} is not a detector exported by mmattn (its outputs '
@@ -61,30 +84,24 @@ class OnnxDetector:
     # ------------------------------------------------------------ inputs
     def _pipeline(self, from_array: bool):
         if from_array not in self._pipelines:
-            from mmcv.transforms import Compose
-            from mmdet.utils import get_test_pipeline_cfg
-            steps = [copy.deepcopy(dict(step)) for step in get_test_pipeline_cfg(self.cfg)
-                     if not str(step.get('type', '')).endswith('LoadAnnotations')]
-            if from_array:
-                steps[0]['type'] = 'mmdet.LoadImageFromNDArray'
-            self._pipelines[from_array] = Compose(steps)
+            self._pipelines[from_array] = test_pipeline(self.cfg, from_array)
         return self._pipelines[from_array]
 
     def _load(self, image: ImageLike) -> dict:
-        from mmattn.utils.errors import UsageError
+        from mmattn.utils.images import check_image_file
         if isinstance(image, np.ndarray):
             return self._pipeline(True)(dict(img=image, img_id=0))
-        import os.path as osp
-        if not osp.isfile(str(image)):
-            raise UsageError(f'image {image!r} does not exist')
+        check_image_file(str(image))  # exists, within the pixel limit, whole
         return self._pipeline(False)(dict(img_path=str(image), img_id=0))
 
     # --------------------------------------------------------------- run
     def predict_batch(self, data_batch: dict) -> list:
         """Predictions for a batch as a dataloader gives it (``inputs``: list
         of uint8 CHW tensors, ``data_samples``), as ``model.test_step`` does."""
+        from .onnx_files import check_input
         batch = self.preprocessor(data_batch, False)
         inputs, samples = batch['inputs'], batch['data_samples']
+        check_input(self.session, tuple(inputs.shape), repr(self.onnx_file))
         outputs = dict(zip(self.output_names,
                            self.session.run(None, {'input': inputs.cpu().numpy()})))
         for i, sample in enumerate(samples):

@@ -1,5 +1,6 @@
 """mmengine's Runner with checkpoints that are atomic, durable and
 weights_only-safe, and that refuses weights that do not fit its model."""
+import os
 import os.path as osp
 
 from mmengine.dist import is_main_process
@@ -7,9 +8,8 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 from mmattn.registry import register
-from mmattn.utils.checkpoint import StateDictFit, numpy_safe_globals, state_dict_of
+from mmattn.utils.checkpoint import check_fit, numpy_safe_globals, state_dict_of
 from mmattn.utils.compat import mmengine_compile_step
-from mmattn.utils.errors import CheckpointError
 from mmattn.utils.staged_writes import publish
 from .hooks import SafeCheckpointHook
 
@@ -21,12 +21,14 @@ class SafeCheckpointRunner(Runner):
     * each local checkpoint is written to ``NAME.part``, synced to the disk
       and renamed to ``NAME`` once complete, so neither a process killed while
       saving nor a power loss leaves a half-written ``epoch_N.pth`` behind to
-      be resumed from;
+      be resumed from (and a write that fails, on a full disk, say, removes
+      its ``.part``);
     * a checkpoint given to ``load_from``, ``--resume`` or ``test.py`` must
-      fill every weight of the model with its own shape, or the run stops with
-      one message saying what does not fit (``allow_partial_checkpoint=True``
-      in the config, ``--allow-partial``, lets ``load_from`` fill only part of
-      the model, for fine-tuning; never ``--resume``);
+      fit the model by ``check_fit``'s rule for what it is loaded for:
+      fine-tuning in ``train()``, evaluation in ``val()``/``test()``, or
+      resuming, or the run stops with one message saying what does not fit
+      (``allow_partial_checkpoint=True`` in the config, ``--allow-partial``,
+      accepts part of the model, except for resuming);
     * ``SafeCheckpointHook`` is always registered, so checkpoints load with
       torch >= 2.6's ``weights_only=True`` (on ``--resume`` too); checkpoints
       written by mmattn 0.1, which kept numpy arrays, load with numpy allowed for
@@ -46,9 +48,13 @@ class SafeCheckpointRunner(Runner):
         if '://' in str(out_dir):  # remote backends: leave to mmengine
             return super().save_checkpoint(out_dir, filename, *args, **kwargs)
         partial = f'{filename}.part'
-        super().save_checkpoint(out_dir, partial, *args, **kwargs)
-        if is_main_process():  # mmengine writes checkpoints on rank 0 only
-            publish(osp.join(out_dir, partial), osp.join(out_dir, filename))
+        try:
+            super().save_checkpoint(out_dir, partial, *args, **kwargs)
+            if is_main_process():  # mmengine writes checkpoints on rank 0 only
+                publish(osp.join(out_dir, partial), osp.join(out_dir, filename))
+        finally:  # a failed write (a full disk) leaves no partial file holding the space
+            if is_main_process() and osp.exists(osp.join(out_dir, partial)):
+                os.remove(osp.join(out_dir, partial))
 
     def _maybe_compile(self, target: str) -> None:
         """mmengine calls this (a private method of its Runner, listed in
@@ -85,10 +91,15 @@ class SafeCheckpointRunner(Runner):
         self.logger.info(f'torch.compile applied to {", ".join(names)} ({options or "defaults"}); '
                          'the first iterations compile and are slow.')
 
+    # What ``load_or_resume`` loads ``load_from`` for, by the entry point that
+    # calls it (``resume`` always loads for resuming).
+    _load_purpose = 'evaluate'
+
     def train(self):
         """mmengine's ``train``; with ``compile`` in the config the validation
         during training runs compiled too (mmengine compiles ``train_step``)."""
         self.compile_step('val_step')
+        self._load_purpose = 'fine-tune'
         return super().train()
 
     def val(self) -> dict:
@@ -105,20 +116,17 @@ class SafeCheckpointRunner(Runner):
     def load_checkpoint(self, filename: str, *args, **kwargs):
         with numpy_safe_globals():
             checkpoint = super().load_checkpoint(filename, *args, **kwargs)
-        resuming = self.__dict__.get('_resuming', False)
-        allowed = self.cfg.get('allow_partial_checkpoint', False) and not resuming
+        purpose = self._load_purpose
         model = self.model.module if is_model_wrapper(self.model) else self.model
-        fit = StateDictFit.of(model.state_dict(), state_dict_of(checkpoint))
-        if not fit.complete and not allowed:
-            what = '--resume checkpoint' if resuming else 'checkpoint'
-            raise CheckpointError(fit.refusal(f'{what} {filename!r}',
-                                              allow_partial_hint=not resuming))
+        what = '--resume checkpoint' if purpose == 'resume' else 'checkpoint'
+        check_fit(model, state_dict_of(checkpoint), purpose=purpose, shown=f'{what} {filename!r}',
+                  allow_partial=bool(self.cfg.get('allow_partial_checkpoint', False)))
         return checkpoint
 
     def resume(self, *args, **kwargs) -> None:
-        self._resuming = True
+        purpose, self._load_purpose = self._load_purpose, 'resume'
         try:
             with numpy_safe_globals():
                 return super().resume(*args, **kwargs)
         finally:
-            self._resuming = False
+            self._load_purpose = purpose

@@ -23,7 +23,7 @@ import torch
 import torch.nn as nn
 from mmengine.logging import print_log
 
-from mmattn.utils.checkpoint import StateDictFit, read_checkpoint, state_dict_of
+from mmattn.utils.checkpoint import StateDictFit, check_fit, read_checkpoint, state_dict_of
 from mmattn.utils.errors import CheckpointError
 
 InitCfg = Optional[Union[dict, List[dict]]]
@@ -113,16 +113,13 @@ def pretrained_fit(module: nn.Module, checkpoint: dict,
     Raises CheckpointError when no tensor of the module is in it or one has
     another shape. Also used by the commands' pre-flight, on names and shapes."""
     name, path = type(module).__name__, str(cfg['checkpoint'])
-    own = module.state_dict()
     try:
-        weights, used = select_prefix(state_dict_of(checkpoint), cfg.get('prefix'), own.keys())
+        weights, used = select_prefix(state_dict_of(checkpoint), cfg.get('prefix'),
+                                      module.state_dict().keys())
     except CheckpointError as error:
         raise CheckpointError(f'{name}: init_cfg.checkpoint {path!r}: {error}') from None
-    fit = StateDictFit.of(own, weights)
-    if not fit.loaded or fit.mis_shaped:
-        raise CheckpointError(f'{name}: init_cfg.checkpoint {path!r} ({used}) does not fit this '
-                              f'backbone: {fit.summary()}. Is it a checkpoint of this '
-                              f'{name} (its arch or depth)?')
+    fit = check_fit(module, weights, purpose='init',
+                    shown=f'{name}: init_cfg.checkpoint {path!r} ({used})')
     return fit, weights, used
 
 

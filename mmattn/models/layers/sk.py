@@ -7,6 +7,7 @@ import torch.nn as nn
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 
+from mmattn.utils.errors import UsageError
 from ..utils.arguments import check_divisible, check_int, reduced_channels
 from ..utils.functional import global_avg
 from .attention_probe import AttentionProbe
@@ -26,6 +27,9 @@ class SelectiveKernel(BaseModule):
     Defaults: M=2, groups=32, r=16 (``rd_ratio=1/16``), L=32 (``min_channels``),
     the paper's SKNet-50; ``rd_channels``/``rd_divisor`` as in timm. The
     reducing conv has no bias (BN follows it); the selecting conv has one.
+    ``norm_cfg`` (BN, as official) is every norm's: the one after the pooling
+    sees one value per channel and image, so BN cannot train on one image per
+    process; use GN (``dict(type='GN', num_groups=G)``) or SyncBN there.
     """
 
     def __init__(self,
@@ -66,8 +70,14 @@ class SelectiveKernel(BaseModule):
         self.probe = AttentionProbe('branch')
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[0]
+        if self.training and n == 1 and isinstance(self.fc_reduce.norm, nn.BatchNorm2d):
+            raise UsageError(
+                f'{type(self).__name__}: its BatchNorm after global pooling cannot train on one '
+                "image per process (PyTorch: 'Expected more than 1 value per channel'); set "
+                "norm_cfg=dict(type='GN', num_groups=8) (or SyncBN across processes), or "
+                'train on more images per process')
         feats = torch.stack([branch(x) for branch in self.branches], dim=1)  # N,M,C,H,W
-        n = feats.shape[0]
         logits = self.fc_select(self.fc_reduce(global_avg(feats.sum(dim=1))))
         weights = self.probe(torch.softmax(
             logits.reshape(n, self.num_branches, self.out_channels, 1, 1), dim=1))

@@ -16,8 +16,9 @@ would and returns that very module, with the blocks added:
   ``levels=(0, 2)``; ``position='after'`` (default: the block gets the
   point's output) or ``'before'`` (its input); ``block`` is a block config
   (``dict(type='CBAM', rd_ratio=1 / 8)``; a class name or a factory key);
-  ``channels`` the width at the point, inferred by one forward of a small
-  input when not given (``probe_size``);
+  ``channels`` the width at the point, measured by one forward of a small
+  input (``probe_size``); a ``channels`` that disagrees with the measured
+  width is refused at build time (it is trusted where the probe cannot run);
 * the blocks live in ``attention_blocks`` (one list per point, key = the path
   with ``__`` for ``.``); every other state-dict key is the stock module's,
   so its checkpoints load strictly (their lack of ``attention_blocks.*``
@@ -44,9 +45,8 @@ import torch
 import torch.nn as nn
 
 from mmattn.registry import register
-from mmattn.utils.checkpoint import FRESH_MODULES
 
-BLOCKS_ATTR = FRESH_MODULES[0]
+BLOCKS_ATTR = 'attention_blocks'
 _NAME = 'WithAttention'
 
 
@@ -164,6 +164,26 @@ def _widths(net: nn.Module, paths: List[str], before: bool, size: int) -> Dict[s
     return widths
 
 
+def _checked_widths(net: nn.Module, paths: List[str], before: bool, size: int,
+                    channels: Optional[int], index: int) -> Dict[str, object]:
+    """The widths at ``paths``: measured (``_widths``); a given ``channels``
+    must agree with them, and is used as it is where the probe cannot run."""
+    try:
+        measured = _widths(net, paths, before, size)
+    except ValueError:
+        if channels is None:
+            raise
+        return {p: channels for p in paths}
+    if channels is not None:
+        wrong = {p: w for p, w in measured.items() if w != channels}
+        if wrong:
+            path, width = next(iter(wrong.items()))
+            raise ValueError(f'{_NAME}: insert[{index}] channels={channels} does not match '
+                             f'the width at {path!r}, which is {width}; remove channels= '
+                             f'(it is measured) or set it to {width}')
+    return measured
+
+
 def _build_block(block: Union[str, dict], channels: int, where: str) -> nn.Module:
     from mmengine.registry import MODELS
 
@@ -200,6 +220,8 @@ class WithAttentionMixin:
     block weights is not reported as missing."""
 
     _attention_points: List[_Point]
+    # what a checkpoint of the stock module cannot hold (utils/checkpoint.py: check_fit)
+    new_submodules = (BLOCKS_ATTR, )
 
     def train(self, mode: bool = True):
         super().train(mode)  # (mmdet's ResNet.train returns None)
@@ -311,8 +333,8 @@ def with_attention(module: dict, insert: Sequence[dict], probe_size: int = 256,
             continue
         patterns = [spec['at']] if isinstance(spec['at'], str) else list(spec['at'])
         paths = _matches(net, patterns)
-        widths = {p: channels for p in paths} if channels is not None else \
-            _widths(net, paths, position == 'before', probe_size)
+        widths = _checked_widths(net, paths, position == 'before', probe_size, channels,
+                                 index)
         modules = dict(net.named_modules())
         for path in paths:
             width = widths[path]

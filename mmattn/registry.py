@@ -1,11 +1,12 @@
 """Registration of mmattn's modules in the OpenMMLab registries.
 
 Backbones are registered in ``mmdet.registry.MODELS``, so that stock mmdet
-configs (``default_scope='mmdet'``) can say ``type='EPSANet'``
-(``mmattn.pretrain`` adds them to mmpretrain's). Attention blocks, like mmcv's
-own plugins, and the training hooks and runner are registered in mmengine's
-root registries: every codebase's scope (mmdet, mmpretrain, mmseg...) falls
-back to the root, and so does a script with no default scope, so
+configs (``default_scope='mmdet'``) can say ``type='EPSANet'``, and in
+mmengine's root ``MODELS`` as well, where mmpretrain's and mmseg's scopes find
+them. Attention blocks, like mmcv's own plugins, ``WithAttention``, and the
+training hooks and runner are registered in mmengine's root registries only:
+every codebase's scope (mmdet, mmpretrain, mmseg...) falls back to the root,
+and so does a script with no default scope, so
 ``build_plugin_layer(dict(type='CBAM'), in_channels=64)`` works everywhere.
 
 Besides that, this module creates empty child registries with scope

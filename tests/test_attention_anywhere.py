@@ -93,12 +93,19 @@ def test_a_stock_checkpoint_loads_strictly_and_keys_stay_the_stock_ones(tmp_path
     # the same through init_cfg Pretrained (mmengine's loader) and the runner's check
     path = tmp_path / 'r18.pth'
     torch.save({'state_dict': stock.state_dict()}, path)
-    from mmattn.utils.checkpoint import StateDictFit
-    assert StateDictFit.of(net.state_dict(), stock.state_dict()).complete
+    from mmattn.utils.checkpoint import check_fit
+    from mmattn.utils.errors import CheckpointError
+    fit = check_fit(net, stock.state_dict(), purpose='fine-tune', shown='stock')
+    assert fit.complete and len(fit.loaded) == len(net.state_dict()) - sum(
+        k.endswith('num_batches_tracked') for k in net.state_dict())
+    # ... but not to be evaluated: the blocks would be random
+    with pytest.raises(CheckpointError, match='blocks added to the stock model'):
+        check_fit(net, stock.state_dict(), purpose='evaluate', shown='stock')
     # a checkpoint of the wrapped model with some block weights lost is incomplete
     partial = dict(net.state_dict())
     partial.pop('attention_blocks.layer3__0.0.channel_gate.mlp.0.weight')
-    assert not StateDictFit.of(net.state_dict(), partial).complete
+    with pytest.raises(CheckpointError, match='1 missing'):
+        check_fit(net, partial, purpose='fine-tune', shown='partial')
     with pytest.raises(RuntimeError, match='Missing key'):
         net.load_state_dict(partial, strict=True)
 

@@ -14,6 +14,7 @@ from mmengine.structures import InstanceData
 
 from mmattn.models.roi_heads.mask_heads.centermask_iou_head import mask_iou_targets, rescore_masks
 from mmattn.models.roi_heads.roi_extractors.area_ratio_roi_extractor import area_ratio_levels
+from _official_layouts import official_centermask2_shapes
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'centermask', '*.py')))
@@ -291,53 +292,6 @@ def test_sag_mask_head_layout_and_initialisation():
     y = head.sam(y)
     torch.testing.assert_close(out, head.conv_logits(torch.relu(head.upsample(y))))
     assert head(x[:0]).shape == (0, 80, 28, 28)
-
-
-def official_centermask2_shapes(arch, lite):
-    """Key -> shape of an official centermask2 CenterMask(-Lite) state dict,
-    written from the official modules (detectron2 FPN ``fpn_lateral{s}`` /
-    ``fpn_output{s}``, ``top_block.p6/p7``; AdelaiDet FCOS towers
-    ``[conv, GroupNorm, ReLU]``, ``cls_logits``, ``bbox_pred``, ``ctrness``,
-    ``scales``; ``mask_fcn{k}``, ``spatialAtt``, ``deconv``, ``predictor``;
-    ``maskiou_fcn{k}``, ``maskiou_fc1/2``, ``maskiou``), not from mmattn."""
-    from test_vovnet_converters import OFFICIAL_SPECS, official_shapes
-    fpn, dim, convs = (128, 128, 2) if lite else (256, 256, 4)
-    shapes = {f'backbone.bottom_up.{k}': v for k, v in official_shapes(arch).items()}
-    out_ch = OFFICIAL_SPECS[arch][2]
-
-    def conv(name, cout, cin, k):
-        shapes[f'{name}.weight'] = (cout, cin, k, k)
-        shapes[f'{name}.bias'] = (cout,)
-
-    for s, cin in zip((3, 4, 5), out_ch[1:]):
-        conv(f'backbone.fpn_lateral{s}', fpn, cin, 1)
-        conv(f'backbone.fpn_output{s}', fpn, fpn, 3)
-    conv('backbone.top_block.p6', fpn, fpn, 3)
-    conv('backbone.top_block.p7', fpn, fpn, 3)
-    head = 'proposal_generator.fcos_head'
-    for tower in ('cls_tower', 'bbox_tower'):
-        for i in range(convs):
-            conv(f'{head}.{tower}.{3 * i}', fpn, fpn, 3)
-            shapes[f'{head}.{tower}.{3 * i + 1}.weight'] = (fpn,)
-            shapes[f'{head}.{tower}.{3 * i + 1}.bias'] = (fpn,)
-    conv(f'{head}.cls_logits', 80, fpn, 3)
-    conv(f'{head}.bbox_pred', 4, fpn, 3)
-    conv(f'{head}.ctrness', 1, fpn, 3)
-    for i in range(5):
-        shapes[f'{head}.scales.{i}.scale'] = (1,)
-    for k in range(1, convs + 1):
-        conv(f'roi_heads.mask_head.mask_fcn{k}', dim, fpn if k == 1 else dim, 3)
-        conv(f'roi_heads.maskiou_head.maskiou_fcn{k}', dim, fpn + 1 if k == 1 else dim, 3)
-    shapes['roi_heads.mask_head.spatialAtt.conv.weight'] = (1, 2, 3, 3)
-    shapes['roi_heads.mask_head.deconv.weight'] = (dim, dim, 2, 2)  # ConvTranspose2d: in, out
-    shapes['roi_heads.mask_head.deconv.bias'] = (dim,)
-    conv('roi_heads.mask_head.predictor', 80, dim, 1)
-    for name, (cout, cin) in {'maskiou_fc1': (1024, dim * 7 * 7), 'maskiou_fc2': (1024, 1024),
-                              'maskiou': (80, 1024)}.items():
-        shapes[f'roi_heads.maskiou_head.{name}.weight'] = (cout, cin)
-        shapes[f'roi_heads.maskiou_head.{name}.bias'] = (cout,)
-    shapes['pixel_mean'] = shapes['pixel_std'] = (3, 1, 1)
-    return shapes
 
 
 def _convert(*args):

@@ -348,7 +348,7 @@ def test_runner_refuses_weights_that_do_not_fit_also_without_preflight(demo_mode
 def test_centermask2_converter_drops_bn_counters_and_says_so(tmp_path):
     """A centermask2 checkpoint whose VoVNet trained with BN carries
     num_batches_tracked counters; the FrozenBN model keeps none."""
-    from test_centermask import official_centermask2_shapes
+    from _official_layouts import official_centermask2_shapes
     state = {k: torch.randn(shape) for k, shape in
              official_centermask2_shapes('V-19-eSE', lite=True).items()}
     counters = [k.replace('.running_var', '.num_batches_tracked') for k in state

@@ -280,9 +280,11 @@ def test_synthetic_coco_layout_runs_the_coco_configs_unchanged(tmp_path):
                    cwd=REPO, env=ENV, check=True, capture_output=True)
     assert (data / 'annotations' / 'instances_val2017.json').is_file()
     assert (data / 'train2017' / 'train_000000.png').is_file()
+    # (the evaluator reads its own ann_file: overriding data_root alone is refused)
     proc = _run([sys.executable, 'tools/train.py', 'configs/epsanet/mask_rcnn_epsa50_coco.py',
                  '--preflight', '--cfg-options', f'train_dataloader.dataset.data_root={data}/',
-                 f'val_dataloader.dataset.data_root={data}/', 'model.backbone.init_cfg=None'])
+                 f'val_dataloader.dataset.data_root={data}/', 'model.backbone.init_cfg=None',
+                 f'val_evaluator.ann_file={data}/annotations/instances_val2017.json'])
     assert proc.returncode == 0, proc.stderr
     from mmdet.datasets import CocoDataset
     dataset = CocoDataset(data_root=f'{data}/', ann_file='annotations/instances_train2017.json',

@@ -276,7 +276,7 @@ def _official_forward(weights, arch, x):
     depthwise block that changes width, concat 1x1, eSE = relu6(fc(mean)+3)/6,
     identity from the second block of a stage, 3x3/2 ceil-mode max pool before
     stages 3-5) with plain functional ops on a dict of official weights."""
-    from test_vovnet_converters import OFFICIAL_SPECS
+    from _official_layouts import OFFICIAL_SPECS
     stem, conv_ch, out_ch, num_layers, blocks, depthwise = OFFICIAL_SPECS[arch]
 
     def bn(prefix, y):
@@ -322,7 +322,7 @@ def _official_forward(weights, arch, x):
 def test_whole_network_matches_an_independent_official_forward(arch):
     """Stem, depthwise layers and reductions, identity blocks, pooling: the
     whole backbone against the official computation in float64."""
-    from test_vovnet_converters import official_shapes
+    from _official_layouts import official_shapes
     torch.manual_seed(3)
     weights = {}
     for key, shape in official_shapes(arch).items():

@@ -13,80 +13,9 @@ import torch
 from mmattn.converters.vovnet_checkpoints import convert_detectron2, convert_timm, infer_spec
 from mmattn.models.backbones import VoVNet
 from mmattn.utils.checkpoint import load_checkpoint_file, state_dict_of
+from _official_layouts import OFFICIAL_SPECS, official_shapes
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-
-
-# The seven specs as the official code writes them (youngwanLEE/vovnet-detectron2:
-# vovnet/vovnet.py): stem, stage conv channels, stage output channels, layers per
-# block, blocks per stage, depthwise. Written here, not read from mmattn.
-OFFICIAL_SPECS = {
-    'V-19-slim-dw-eSE': ((64, 64, 64), (64, 80, 96, 112), (112, 256, 384, 512),
-                         3, (1, 1, 1, 1), True),
-    'V-19-dw-eSE': ((64, 64, 64), (128, 160, 192, 224), (256, 512, 768, 1024),
-                    3, (1, 1, 1, 1), True),
-    'V-19-slim-eSE': ((64, 64, 128), (64, 80, 96, 112), (112, 256, 384, 512),
-                      3, (1, 1, 1, 1), False),
-    'V-19-eSE': ((64, 64, 128), (128, 160, 192, 224), (256, 512, 768, 1024),
-                 3, (1, 1, 1, 1), False),
-    'V-39-eSE': ((64, 64, 128), (128, 160, 192, 224), (256, 512, 768, 1024),
-                 5, (1, 1, 2, 2), False),
-    'V-57-eSE': ((64, 64, 128), (128, 160, 192, 224), (256, 512, 768, 1024),
-                 5, (1, 1, 4, 3), False),
-    'V-99-eSE': ((64, 64, 128), (128, 160, 192, 224), (256, 512, 768, 1024),
-                 5, (1, 3, 9, 3), False),
-}
-
-
-def official_shapes(arch, ese_position='every'):
-    """Key -> shape of the official backbone's state dict (detectron2 FrozenBN:
-    weight, bias, running_mean, running_var), from the official module layout:
-    ``{name}_{i}/conv`` + ``/norm`` (conv3x3/conv1x1), ``/dw_conv3x3`` +
-    ``/pw_conv1x1`` + ``/pw_norm`` (dw_conv3x3), ``conv_reduction`` before a
-    depthwise block whose input width differs, ``concat``, and ``ese.fc``."""
-    stem, conv_ch, out_ch, num_layers, blocks, depthwise = OFFICIAL_SPECS[arch]
-    shapes = {}
-
-    def norm(prefix, channels):
-        for name in ('weight', 'bias', 'running_mean', 'running_var'):
-            shapes[f'{prefix}.{name}'] = (channels, )
-
-    def conv_norm(prefix, cin, cout, k):
-        shapes[f'{prefix}/conv.weight'] = (cout, cin, k, k)
-        norm(f'{prefix}/norm', cout)
-
-    def dw_pw_norm(prefix, cin, cout):
-        shapes[f'{prefix}/dw_conv3x3.weight'] = (cout, 1, 3, 3)
-        shapes[f'{prefix}/pw_conv1x1.weight'] = (cout, cin, 1, 1)
-        norm(f'{prefix}/pw_norm', cout)
-
-    conv_norm('stem.stem_1', 3, stem[0], 3)
-    for i in (2, 3):
-        (dw_pw_norm if depthwise else
-         lambda p, a, b: conv_norm(p, a, b, 3))(f'stem.stem_{i}', stem[i - 2], stem[i - 1])
-    in_ch = stem[2]
-    for s in range(4):
-        for b in range(1, blocks[s] + 1):
-            name = f'OSA{s + 2}_{b}'
-            prefix = f'stage{s + 2}.{name}'
-            block_in = in_ch if b == 1 else out_ch[s]
-            layer_in = block_in
-            if depthwise and block_in != conv_ch[s]:
-                conv_norm(f'{prefix}.conv_reduction.{name}_reduction_0', block_in, conv_ch[s], 1)
-                layer_in = conv_ch[s]
-            for i in range(num_layers):
-                if depthwise:
-                    dw_pw_norm(f'{prefix}.layers.{i}.{name}_{i}', conv_ch[s], conv_ch[s])
-                else:
-                    conv_norm(f'{prefix}.layers.{i}.{name}_{i}', layer_in, conv_ch[s], 3)
-                layer_in = conv_ch[s]
-            conv_norm(f'{prefix}.concat.{name}_concat', block_in + num_layers * conv_ch[s],
-                      out_ch[s], 1)
-            if ese_position == 'every' or b == blocks[s]:
-                shapes[f'{prefix}.ese.fc.weight'] = (out_ch[s], out_ch[s], 1, 1)
-                shapes[f'{prefix}.ese.fc.bias'] = (out_ch[s], )
-        in_ch = out_ch[s]
-    return shapes
 
 
 def _official_state(arch, ese_position='every'):

@@ -285,8 +285,8 @@ def _listed_image_problems(loader: str, ann_path: str, img_dir: str,
         problems.append(f'{loader}: {len(missing)} image(s) listed in {ann_path!r} are '
                         f'missing, e.g. {", ".join(repr(p) for p in missing[:3])}')
     if unreadable:
-        problems.append(f'{loader}: {len(unreadable)} image(s) listed in {ann_path!r} cannot be '
-                        f'used, e.g. {"; ".join(unreadable[:2])}')
+        problems.append(f'{loader}: {len(unreadable)} image(s) listed in {ann_path!r} are not '
+                        f'readable as images, e.g. {"; ".join(unreadable[:2])}')
     return problems
 
 

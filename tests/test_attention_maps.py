@@ -345,8 +345,8 @@ def test_vis_attention_draws_centermasks_sam_inside_the_detections(image_file, t
     proc = _vis(image_file, config, str(checkpoint), '--out-dir', str(out_dir), '--blocks', 'sam',
                 '--cfg-options', 'model.test_cfg.bbox.score_thr=0.0')
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert sorted(os.listdir(out_dir)) == ['.made-by-mmattn.json', '000_roi_head_mask_head_sam.png',
-                                           'detections.jpg']
+    assert sorted(os.listdir(out_dir)) == [
+        '.made-by-mmattn.json', '000_roi_head_mask_head_sam.png', 'detections.jpg']
     pixels = np.asarray(Image.open(out_dir / '000_roi_head_mask_head_sam.png').convert('RGB'))
     assert pixels.std() > 10
 

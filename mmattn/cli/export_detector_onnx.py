@@ -100,9 +100,9 @@ def run(args: argparse.Namespace) -> int:
 
     from mmattn.deployment.backbone_onnx import second_shape
     from mmattn.deployment.detector_onnx import DEFAULT_OPSET, export_detector, exportable
-    from mmattn.utils.errors import UsageError
     from mmattn.deployment.onnx_detector import preprocessed_shape
     from mmattn.deployment.onnx_files import written_by_mmattn
+    from mmattn.utils.errors import UsageError
     from mmattn.utils.staged_writes import check_output_file
     from .detector_loading import load_detector
     if not args.out.endswith('.onnx'):

@@ -25,13 +25,13 @@ whether weights fit a model (``check_fit``, by purpose), and
 import collections
 import contextlib
 import io
-import os.path as osp
-import pickle
-import struct
-import tarfile
 import mmap
 import os
+import os.path as osp
+import pickle
 import pickletools
+import struct
+import tarfile
 import types
 import warnings
 import zipfile

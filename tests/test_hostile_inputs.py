@@ -200,7 +200,7 @@ def test_runner_refuses_a_stock_checkpoint_when_testing_without_preflight(
         attention_case, data_options, tmp_path):
     from mmengine.config import Config
 
-    from mmattn.cli.runner import build_runner
+    from mmattn.engine import build_runner
     from mmattn.utils.errors import CheckpointError
     config, stock = attention_case
     cfg = Config.fromfile(config)

@@ -22,8 +22,9 @@ importable model, e.g. the official EPSANet from a local clone:
         models.epsanet:epsanet50 epsanet50
 """
 import argparse
+from typing import List, Optional
 
-from .command import CommandParser, main_of, positive_int
+from .command import CommandParser, positive_int, run_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -144,4 +145,6 @@ def _detectors(args: argparse.Namespace) -> int:
     return 0
 
 
-main = main_of('benchmark', build_parser, run)
+def main(argv: Optional[List[str]] = None) -> int:
+    """The ``benchmark`` command."""
+    return run_command('benchmark', run, build_parser().parse_args(argv))

@@ -12,8 +12,9 @@ defaults to the dynamo exporter. See docs/deployment.md for what we measured.
 import argparse
 import functools
 import traceback
+from typing import List, Optional
 
-from .command import CommandParser, main_of
+from .command import CommandParser, run_command
 
 DEPLOY_CFG = dict(
     onnx_config=dict(
@@ -71,4 +72,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-main = main_of('check_mmdeploy', build_parser, run)
+def main(argv: Optional[List[str]] = None) -> int:
+    """The ``check_mmdeploy`` command."""
+    return run_command('check_mmdeploy', run, build_parser().parse_args(argv))

@@ -2,8 +2,9 @@
 run ``tools/misc/check_nproc.py N`` before starting N processes)."""
 import argparse
 import os
+from typing import List, Optional
 
-from .command import CommandParser, main_of
+from .command import CommandParser, run_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,4 +28,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-main = main_of('dist_train.sh', build_parser, run)
+def main(argv: Optional[List[str]] = None) -> int:
+    """The ``dist_train.sh`` command."""
+    return run_command('dist_train.sh', run, build_parser().parse_args(argv))

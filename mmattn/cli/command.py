@@ -3,7 +3,7 @@ and how a user's mistake is reported (one line, once per launch, exit 2)."""
 import argparse
 import os
 import sys
-from typing import Callable, List, NoReturn, Optional
+from typing import Callable, NoReturn, Optional
 
 from mmengine.config import DictAction
 
@@ -109,13 +109,3 @@ def _number(kind: type, low: float, strict: bool) -> Callable[[str], float]:
 positive_int = _number(int, 1, strict=False)
 non_negative_int = _number(int, 0, strict=False)
 positive_float = _number(float, 0, strict=True)
-
-
-def main_of(name: str, parser: Callable[[], argparse.ArgumentParser],
-            run: Callable[[argparse.Namespace], Optional[int]]
-            ) -> Callable[[Optional[List[str]]], int]:
-    """A command's ``main(argv=None)``: parse, then ``run_command``."""
-    def main(argv: Optional[List[str]] = None) -> int:
-        return run_command(name, run, parser().parse_args(argv))
-    main.__doc__ = f'The ``{name}`` command.'
-    return main

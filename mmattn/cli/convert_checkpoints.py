@@ -19,11 +19,11 @@ or with ``--overwrite``.
 """
 import argparse
 import os.path as osp
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 
-from .command import CommandParser, main_of
+from .command import CommandParser, run_command
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -96,9 +96,9 @@ def _convert_vovnet(args: argparse.Namespace, convert: Callable, source: str) ->
     return 0
 
 
-def _vovnet_parser(prog: str, what: str) -> Callable[[], argparse.ArgumentParser]:
-    return lambda: _parser(prog, f'Convert {what} VoVNet checkpoint for mmattn',
-                           'output checkpoint for init_cfg=dict(type="Pretrained")')
+def _vovnet_parser(prog: str, what: str) -> argparse.ArgumentParser:
+    return _parser(prog, f'Convert {what} VoVNet checkpoint for mmattn',
+                   'output checkpoint for init_cfg=dict(type="Pretrained")')
 
 
 def _run_detectron2(args: argparse.Namespace) -> int:
@@ -111,12 +111,18 @@ def _run_timm(args: argparse.Namespace) -> int:
     return _convert_vovnet(args, convert_timm, 'timm')
 
 
-vovnet_detectron2_main = main_of(
-    'vovnet_detectron2_to_mmattn',
-    _vovnet_parser('vovnet_detectron2_to_mmattn', 'an official (detectron2)'), _run_detectron2)
-timm_vovnet_main = main_of('timm_vovnet_to_mmattn',
-                           _vovnet_parser('timm_vovnet_to_mmattn', "a timm ese_vovnet*"),
-                           _run_timm)
+def vovnet_detectron2_main(argv: Optional[List[str]] = None) -> int:
+    """The ``vovnet_detectron2_to_mmattn`` command."""
+    name = 'vovnet_detectron2_to_mmattn'
+    parser = _vovnet_parser(name, 'an official (detectron2)')
+    return run_command(name, _run_detectron2, parser.parse_args(argv))
+
+
+def timm_vovnet_main(argv: Optional[List[str]] = None) -> int:
+    """The ``timm_vovnet_to_mmattn`` command."""
+    name = 'timm_vovnet_to_mmattn'
+    return run_command(name, _run_timm,
+                       _vovnet_parser(name, 'a timm ese_vovnet*').parse_args(argv))
 
 
 # ------------------------------------------------------------- CenterMask
@@ -188,7 +194,10 @@ def _run_centermask2(args: argparse.Namespace) -> int:
     return 0
 
 
-centermask2_main = main_of('centermask2_to_mmattn', _centermask2_parser, _run_centermask2)
+def centermask2_main(argv: Optional[List[str]] = None) -> int:
+    """The ``centermask2_to_mmattn`` command."""
+    return run_command('centermask2_to_mmattn', _run_centermask2,
+                       _centermask2_parser().parse_args(argv))
 
 
 # ------------------------------------------------------------- mmpretrain
@@ -219,4 +228,7 @@ def _run_mmpretrain(args: argparse.Namespace) -> int:
     return 0
 
 
-mmpretrain_main = main_of('mmpretrain_to_mmattn', _mmpretrain_parser, _run_mmpretrain)
+def mmpretrain_main(argv: Optional[List[str]] = None) -> int:
+    """The ``mmpretrain_to_mmattn`` command."""
+    return run_command('mmpretrain_to_mmattn', _run_mmpretrain,
+                       _mmpretrain_parser().parse_args(argv))

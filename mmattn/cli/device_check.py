@@ -9,8 +9,9 @@ Exit status 1 if any module produced non-finite gradients or a relative output
 error above --tolerance.
 """
 import argparse
+from typing import List, Optional
 
-from .command import CommandParser, main_of, positive_float
+from .command import CommandParser, positive_float, run_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,4 +41,6 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-main = main_of('device_check', build_parser, run)
+def main(argv: Optional[List[str]] = None) -> int:
+    """The ``device_check`` command."""
+    return run_command('device_check', run, build_parser().parse_args(argv))

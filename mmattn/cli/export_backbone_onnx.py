@@ -11,10 +11,11 @@ onnxruntime against PyTorch on the export shape, taking turns.
 """
 import argparse
 import sys
+from typing import List, Optional
 
 from mmattn.utils.errors import UsageError
 from .command import (CommandParser, add_allow_partial, add_cfg_options, add_config_and_checkpoint,
-                      main_of, non_negative_int, positive_float, positive_int)
+                      non_negative_int, positive_float, positive_int, run_command)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,4 +124,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-main = main_of('export_backbone_onnx', build_parser, run)
+def main(argv: Optional[List[str]] = None) -> int:
+    """The ``export_backbone_onnx`` command."""
+    return run_command('export_backbone_onnx', run, build_parser().parse_args(argv))

@@ -17,10 +17,10 @@ with the PyTorch export wrapper's. ``--benchmark`` times image to detections
 two taking turns.
 """
 import argparse
-from typing import Optional
+from typing import List, Optional
 
 from .command import (CommandParser, add_allow_partial, add_cfg_options, add_config_and_checkpoint,
-                      main_of, non_negative_int, positive_float, positive_int)
+                      non_negative_int, positive_float, positive_int, run_command)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -168,4 +168,6 @@ def benchmark(model, onnx_file: str, picture, rounds: int) -> dict:
     return print_latency(times, 'image to detections, batch 1')
 
 
-main = main_of('export_detector_onnx', build_parser, run)
+def main(argv: Optional[List[str]] = None) -> int:
+    """The ``export_detector_onnx`` command."""
+    return run_command('export_detector_onnx', run, build_parser().parse_args(argv))

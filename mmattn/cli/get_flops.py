@@ -13,8 +13,9 @@ detector or backbone from a config, or of one attention block
     python tools/analysis_tools/get_flops.py --block all --channels 256 --shape 56 56  # a table
 """
 import argparse
+from typing import List, Optional
 
-from .command import CommandParser, add_cfg_options, main_of, positive_int
+from .command import CommandParser, add_cfg_options, positive_int, run_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,4 +67,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-main = main_of('get_flops', build_parser, run)
+def main(argv: Optional[List[str]] = None) -> int:
+    """The ``get_flops`` command."""
+    return run_command('get_flops', run, build_parser().parse_args(argv))

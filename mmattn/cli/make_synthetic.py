@@ -14,9 +14,9 @@ removed by the next run.
 """
 import argparse
 import signal
-from typing import Dict
+from typing import Dict, List, Optional
 
-from .command import CommandParser, main_of, non_negative_int, positive_int
+from .command import CommandParser, non_negative_int, positive_int, run_command
 
 COCO_MIN_IMAGE_SIZE = 32
 IMAGENET_MIN_IMAGE_SIZE = 16
@@ -115,6 +115,17 @@ def _run_ade20k(args: argparse.Namespace) -> int:
                  num_val=args.num_val, **_shape_sides(args.image_size))
 
 
-coco_main = main_of('make_synthetic_coco', _coco_parser, _run_coco)
-ade20k_main = main_of('make_synthetic_ade20k', _ade20k_parser, _run_ade20k)
-imagenet_main = main_of('make_synthetic_imagenet', _imagenet_parser, _run_imagenet)
+def coco_main(argv: Optional[List[str]] = None) -> int:
+    """The ``make_synthetic_coco`` command."""
+    return run_command('make_synthetic_coco', _run_coco, _coco_parser().parse_args(argv))
+
+
+def ade20k_main(argv: Optional[List[str]] = None) -> int:
+    """The ``make_synthetic_ade20k`` command."""
+    return run_command('make_synthetic_ade20k', _run_ade20k, _ade20k_parser().parse_args(argv))
+
+
+def imagenet_main(argv: Optional[List[str]] = None) -> int:
+    """The ``make_synthetic_imagenet`` command."""
+    return run_command('make_synthetic_imagenet', _run_imagenet,
+                       _imagenet_parser().parse_args(argv))

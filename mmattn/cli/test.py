@@ -8,11 +8,10 @@ checkpoint that leaves weights of the model unfilled or mis-shaped is refused
 (``--allow-partial`` to test it anyway).
 """
 import argparse
+from typing import List, Optional
 
-from .command import CommandParser, add_common_args, add_config_and_checkpoint, main_of
+from .command import CommandParser, add_common_args, add_config_and_checkpoint, run_command
 from .distributed import setup_distributed
-from .preflight import preflight
-from .runner import add_hook, build_runner
 from .train import default_work_dir
 
 
@@ -33,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     import mmattn  # noqa: F401
+    from mmattn.engine import add_hook, build_runner  # (here: see mmattn/cli/__init__.py)
+    from mmattn.preflight import preflight
     from mmattn.utils.config import load_config
     from mmattn.utils.errors import UsageError
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
@@ -61,4 +62,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-main = main_of('mmattn-test', build_parser, run)
+def main(argv: Optional[List[str]] = None) -> int:
+    """The ``mmattn-test`` command."""
+    return run_command('mmattn-test', run, build_parser().parse_args(argv))

@@ -15,8 +15,9 @@ detection (``mmattn/deployment/agreement.py``), are printed beside the file's.
 """
 import argparse
 import os.path as osp
+from typing import List, Optional
 
-from .command import CommandParser, add_cfg_options, main_of
+from .command import CommandParser, add_cfg_options, run_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,9 +44,9 @@ def run(args: argparse.Namespace) -> int:
     import mmattn  # noqa: F401
     from mmattn.deployment.onnx_detector import OnnxDetector
     from mmattn.engine.hooks.metrics_json_hook import write_json_atomic
+    from mmattn.preflight import dataset_problems
     from mmattn.utils.config import load_config
     from mmattn.utils.errors import UsageError
-    from .dataset_checks import dataset_problems
     if not osp.isfile(args.model):
         raise UsageError(f'model {args.model!r} does not exist')
     cfg = load_config(args.config, args.cfg_options)
@@ -125,4 +126,6 @@ def _draw(visualizer, samples, out_dir: str, score_thr: float) -> None:
                                   pred_score_thr=score_thr, out_file=osp.join(out_dir, name))
 
 
-main = main_of('test_onnx', build_parser, run)
+def main(argv: Optional[List[str]] = None) -> int:
+    """The ``test_onnx`` command."""
+    return run_command('test_onnx', run, build_parser().parse_args(argv))

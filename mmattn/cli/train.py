@@ -7,20 +7,18 @@ gloo, atomic checkpoints, resume that skips half-written files and works with
 torch >= 2.6, checkpoints that must fit the model, per-epoch reseeding when a
 seed is set (an interrupted run resumes to identical weights), and metrics
 written as JSON. Mistakes in the command, config, data or weights are one
-message before anything is built (``preflight.py``).
+message before anything is built (``mmattn.preflight``).
 """
 import argparse
 import contextlib
 import os.path as osp
-from typing import Optional
+from typing import List, Optional
 
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-from .command import CommandParser, add_common_args, is_first_process, main_of
+from .command import CommandParser, add_common_args, is_first_process, run_command
 from .distributed import setup_distributed
-from .preflight import preflight
-from .runner import add_hook, build_runner
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,7 +63,12 @@ def _resolve_resume(cfg: Config, resume: Optional[str]) -> Optional[str]:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    # mmattn's modules are imported here, not at the top: `--help` answers without
+    # loading torch, mmdet and every registered model (see mmattn/cli/__init__.py)
     import mmattn  # noqa: F401  (registers mmattn and the `mmattn::` config scope)
+    from mmattn.engine import add_hook, build_runner
+    from mmattn.engine.work_dir_lock import hold_work_dir, work_dir_problem
+    from mmattn.preflight import preflight
     from mmattn.utils.config import load_config
     from mmattn.utils.errors import UsageError
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
@@ -83,7 +86,6 @@ def run(args: argparse.Namespace) -> int:
         cfg.auto_scale_lr.enable = True
     if args.allow_partial:
         cfg.allow_partial_checkpoint = True
-    from mmattn.engine.work_dir_lock import hold_work_dir, work_dir_problem
     busy = work_dir_problem(cfg.work_dir) if is_first_process() else None
     if busy:
         raise UsageError(busy)
@@ -117,4 +119,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-main = main_of('mmattn-train', build_parser, run)
+def main(argv: Optional[List[str]] = None) -> int:
+    """The ``mmattn-train`` command."""
+    return run_command('mmattn-train', run, build_parser().parse_args(argv))

@@ -17,13 +17,13 @@ import os
 import os.path as osp
 import shutil
 import tempfile
-from typing import List
+from typing import List, Optional
 
 from mmattn.utils.errors import UsageError
 from mmattn.utils.images import read_image
 from mmattn.utils.staged_writes import publish_files_into
 from .command import (CommandParser, add_allow_partial, add_cfg_options, add_config_and_checkpoint,
-                      main_of)
+                      run_command)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -144,4 +144,6 @@ def _run_and_list(args: argparse.Namespace) -> int:
     return 0
 
 
-main = main_of('vis_attention', build_parser, _run_and_list)
+def main(argv: Optional[List[str]] = None) -> int:
+    """The ``vis_attention`` command."""
+    return run_command('vis_attention', _run_and_list, build_parser().parse_args(argv))

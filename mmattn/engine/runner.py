@@ -3,6 +3,7 @@ weights_only-safe, and that refuses weights that do not fit its model."""
 import os
 import os.path as osp
 
+from mmengine.config import Config
 from mmengine.dist import is_main_process
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
@@ -130,3 +131,20 @@ class SafeCheckpointRunner(Runner):
                 return super().resume(*args, **kwargs)
         finally:
             self._load_purpose = purpose
+
+
+def add_hook(cfg: Config, hook: dict) -> None:
+    """Append ``hook`` to ``custom_hooks`` unless one of its type is there."""
+    hooks = list(cfg.get('custom_hooks', None) or [])
+    if not any(h.get('type') == hook['type'] for h in hooks):
+        hooks.append(hook)
+    cfg.custom_hooks = hooks
+
+
+def build_runner(cfg: Config) -> Runner:
+    """``RUNNERS.build`` when the config names a ``runner_type``, else
+    ``SafeCheckpointRunner`` (atomic, weights_only-safe checkpoints)."""
+    if 'runner_type' in cfg:
+        from mmdet.registry import RUNNERS
+        return RUNNERS.build(cfg)
+    return SafeCheckpointRunner.from_cfg(cfg)

@@ -1,8 +1,6 @@
-"""Everything checked before a runner is built, reported at once in a few
-lines a user can act on, instead of a traceback per rank: run settings
-(``config_checks``), the model and the weights it loads (``model_checks``),
-and the datasets (``dataset_checks``). ``tools/dist_*.sh`` run this once per
-launch, before the processes start."""
+"""``preflight``: every check of ``mmattn.preflight`` on a config, as one
+UsageError listing all the problems found (and, for missing weights, the
+ways forward)."""
 import logging
 from typing import List, Optional
 

@@ -347,6 +347,7 @@ def test_each_step_is_compiled_once():
     from mmengine.config import Config
 
     from mmattn.engine import SafeCheckpointRunner
+    from mmattn.engine.compile_steps import compile_step
 
     class Model(torch.nn.Module):
         def test_step(self, data):
@@ -356,10 +357,10 @@ def test_each_step_is_compiled_once():
     runner.cfg = Config(dict(compile=dict(backend='eager')))
     runner.model = Model()
     runner.logger = logging.getLogger('test')
-    runner.compile_step('test_step')
+    compile_step(runner, 'test_step')
     compiled = runner.model.test_step
     assert getattr(compiled, '__func__', None) is not Model.test_step  # wrapped by torch.compile
-    runner.compile_step('test_step')
+    compile_step(runner, 'test_step')
     assert runner.model.test_step is compiled
 
 

@@ -10,8 +10,8 @@ from mmengine.runner import Runner
 
 from mmattn.registry import register
 from mmattn.utils.checkpoint import check_fit, numpy_safe_globals, state_dict_of
-from mmattn.utils.compat import mmengine_compile_step
 from mmattn.utils.staged_writes import publish
+from .compile_steps import compile_step
 from .hooks import SafeCheckpointHook
 
 
@@ -37,7 +37,7 @@ class SafeCheckpointRunner(Runner):
     * ``compile=True`` (or a dict of ``torch.compile`` options) in the config
       compiles the test and validation steps as well as the training step;
       ``compile=dict(modules=['backbone', 'neck'])`` compiles only those
-      submodules (see ``_maybe_compile``).
+      submodules (``compile_steps.compile_step``).
     """
 
     def __init__(self, *args, **kwargs) -> None:
@@ -60,37 +60,7 @@ class SafeCheckpointRunner(Runner):
     def _maybe_compile(self, target: str) -> None:
         """mmengine calls this (a private method of its Runner, listed in
         ``mmattn/utils/compat.py``) before running a step: ``compile_step``."""
-        self.compile_step(target)
-
-    def compile_step(self, target: str) -> None:
-        """mmengine's ``compile``, plus ``compile=dict(modules=[...], **options)``:
-        compile just those submodules of the model (e.g. ``['backbone',
-        'neck']``), in place (``nn.Module.compile``: state-dict names unchanged),
-        instead of the whole ``*_step``. A detector's step has data-dependent
-        shapes, NMS and mmcv ops that break and recompile graphs; its backbone
-        and neck are plain static convnets, where the FLOPs are."""
-        compile_cfg = self.cfg.get('compile', None)
-        by_module = isinstance(compile_cfg, dict) and 'modules' in compile_cfg
-        done = self.__dict__.setdefault('_compiled_targets', set())
-        key = 'modules' if by_module else target
-        if key in done:  # e.g. val() after train(): the step is compiled already
-            return
-        done.add(key)
-        if not by_module:
-            return mmengine_compile_step(self, target)
-        options = {k: v for k, v in compile_cfg.items() if k != 'modules'}
-        model = self.model.module if is_model_wrapper(self.model) else self.model
-        names = list(compile_cfg['modules'])
-        for name in names:
-            try:
-                module = model.get_submodule(name)
-            except AttributeError:
-                children = ', '.join(n for n, _ in model.named_children())
-                raise ValueError(f'compile.modules: the model has no submodule {name!r}; '
-                                 f'its top-level modules are: {children}') from None
-            module.compile(**options)
-        self.logger.info(f'torch.compile applied to {", ".join(names)} ({options or "defaults"}); '
-                         'the first iterations compile and are slow.')
+        compile_step(self, target)
 
     # What ``load_or_resume`` loads ``load_from`` for, by the entry point that
     # calls it (``resume`` always loads for resuming).
@@ -99,19 +69,19 @@ class SafeCheckpointRunner(Runner):
     def train(self):
         """mmengine's ``train``; with ``compile`` in the config the validation
         during training runs compiled too (mmengine compiles ``train_step``)."""
-        self.compile_step('val_step')
+        compile_step(self, 'val_step')
         self._load_purpose = 'fine-tune'
         return super().train()
 
     def val(self) -> dict:
         """mmengine's ``val``, with ``compile`` (cfg) applied to ``val_step``
         too: mmengine 0.10 compiles only ``train_step``."""
-        self.compile_step('val_step')
+        compile_step(self, 'val_step')
         return super().val()
 
     def test(self) -> dict:
         """mmengine's ``test``, with ``compile`` (cfg) applied to ``test_step``."""
-        self.compile_step('test_step')
+        compile_step(self, 'test_step')
         return super().test()
 
     def load_checkpoint(self, filename: str, *args, **kwargs):

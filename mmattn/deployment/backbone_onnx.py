@@ -11,7 +11,7 @@ import io
 import os
 import warnings
 from dataclasses import dataclass
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -45,21 +45,30 @@ class OnnxCheck:
     max_rel_diff: float   # max |ort - torch| / max |torch|, over all outputs
 
 
-def _export(module: nn.Module, example: torch.Tensor, target, dynamic: bool, opset: int,
-            num_outputs: int) -> List[str]:
-    """Export ``module`` to ``target``; returns the output names."""
+def onnx_bytes(module: nn.Module, example: torch.Tensor, output_names: Sequence[str],
+               dynamic_axes: Optional[dict], opset: int) -> bytes:
+    """``module`` traced on ``example`` (input named ``input``) by torch's
+    TorchScript exporter: the serialised model. The one ``torch.onnx.export``
+    call of mmattn (backbones, blocks and whole detectors)."""
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(), torch.no_grad(), quiet_exporter_log():
+        warnings.simplefilter('ignore')  # TracerWarnings about shape reads are expected
+        torch.onnx.export(module, (example,), buffer, dynamo=False, opset_version=opset,
+                          input_names=['input'], output_names=list(output_names),
+                          dynamic_axes=dynamic_axes, do_constant_folding=True)
+    return buffer.getvalue()
+
+
+def _export(module: nn.Module, example: torch.Tensor, dynamic: bool, opset: int,
+            num_outputs: int) -> Tuple[List[str], bytes]:
+    """(output names, serialised model) of a backbone or block."""
     outputs = [f'out{i}' for i in range(num_outputs)]
     axes = None
     if dynamic:
         axes = {'input': {0: 'batch', 2: 'height', 3: 'width'}}
         axes.update({name: {0: 'batch', 2: f'{name}_height', 3: f'{name}_width'}
                      for name in outputs})
-    with warnings.catch_warnings(), torch.no_grad(), quiet_exporter_log():
-        warnings.simplefilter('ignore')  # TracerWarnings about shape reads are expected
-        torch.onnx.export(module, (example,), target, dynamo=False, opset_version=opset,
-                          input_names=['input'], output_names=outputs, dynamic_axes=axes,
-                          do_constant_folding=True)
-    return outputs
+    return outputs, onnx_bytes(module, example, outputs, axes, opset)
 
 
 def export_module(module: nn.Module, out_file: str, shape: Sequence[int], dynamic: bool = True,
@@ -72,13 +81,11 @@ def export_module(module: nn.Module, out_file: str, shape: Sequence[int], dynami
     example = torch.randn(*shape)
     with torch.no_grad():
         num_outputs = len(wrapped(example))
+    names, model = _export(wrapped, example, dynamic, opset, num_outputs)
     with staged_file(out_file) as staging:
-        names = _export(wrapped, example, staging, dynamic, opset, num_outputs)
-        with open(staging, 'rb') as f:
-            tagged = tag_written_by_mmattn(f.read())
         with open(staging, 'wb') as f:
-            f.write(tagged)
-        return names
+            f.write(tag_written_by_mmattn(model))
+    return names
 
 
 def compare_with_onnxruntime(module: nn.Module, onnx_file: str,
@@ -129,7 +136,7 @@ def unexportable_blocks(model: nn.Module, shape: Sequence[int], dynamic: bool = 
     model.eval()
     for path, block, block_shape in block_inputs(model, torch.randn(*shape)):
         try:
-            _export(TupleOutputs(block), torch.randn(*block_shape), io.BytesIO(),
+            _export(TupleOutputs(block), torch.randn(*block_shape),
                     dynamic, opset, 1)
         except Exception as error:  # noqa: BLE001
             reason = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)

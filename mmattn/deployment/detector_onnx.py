@@ -18,7 +18,6 @@ TorchScript exporter, with NMS and RoIAlign as ``NonMaxSuppression`` and
 ``RoiAlign`` (``onnx_ops``); docs/deployment.md says why not mmdeploy.
 """
 import io
-import warnings
 from typing import List, Sequence, Tuple
 
 import torch
@@ -27,10 +26,9 @@ import torch.nn as nn
 from mmattn.utils.compat import onnx_opset_range
 from mmattn.utils.errors import UsageError
 from mmattn.utils.staged_writes import staged_file
-from .backbone_onnx import quiet_exporter_log
+from .backbone_onnx import DEFAULT_OPSET, onnx_bytes
 from .onnx_files import tag_written_by_mmattn
 
-DEFAULT_OPSET = 17
 STANDARD_DOMAINS = ('', 'ai.onnx')
 SUPPORTED = ('FCOS (FCOSHead), RetinaNet (RetinaHead), Faster R-CNN and Mask R-CNN (RPNHead + '
              'StandardRoIHead), CenterMask and CenterMask-Lite')
@@ -92,22 +90,17 @@ def export_detector(detector: nn.Module, out_file: str, shape: Sequence[int],
         axes = {'input': {0: 'batch', 2: 'height', 3: 'width'}}
         axes.update({name: {0: 'batch'} for name in names})
     example = torch.randn(*shape)
-    buffer = io.BytesIO()
     try:
-        with warnings.catch_warnings(), torch.no_grad(), quiet_exporter_log():
-            warnings.simplefilter('ignore')  # TracerWarnings about shape reads are expected
-            torch.onnx.export(wrapper, (example,), buffer, dynamo=False, opset_version=opset,
-                              input_names=['input'], output_names=list(names),
-                              dynamic_axes=axes, do_constant_folding=True)
+        model = onnx_bytes(wrapper, example, names, axes, opset)
     except torch.onnx.errors.OnnxExporterError as error:  # an operator without an ONNX form
         first = str(error).strip().splitlines()[0]
         raise UsageError(f'{type(detector).__name__} cannot be exported with opset {opset}: '
                          f'{first}') from None
-    foreign = foreign_domains(io.BytesIO(buffer.getvalue()))
+    foreign = foreign_domains(io.BytesIO(model))
     if foreign:
         raise UsageError(f'the export of {type(detector).__name__} uses operators outside the '
                          f'standard ONNX domain ({", ".join(foreign)}); nothing written')
     with staged_file(out_file) as staging:
         with open(staging, 'wb') as f:
-            f.write(tag_written_by_mmattn(buffer.getvalue()))
+            f.write(tag_written_by_mmattn(model))
     return names

@@ -182,6 +182,114 @@ def _grouped(rows_by_stage: Dict[str, list], max_rows: int = 16) -> List[Tuple[s
     return [(stage, rows_by_stage[stage]) for stage in stages]
 
 
+class _Pictures:
+    """What drawing one model's records needs, and what it has drawn: the
+    overlay panels of the block at hand, and the rows of the per-stage gate
+    strips (drawn last)."""
+
+    def __init__(self, image: np.ndarray, img_shape: Size, input_shape: Size, out_dir: str,
+                 marks: list, blocks: Dict[str, object],
+                 detections: Optional[Tuple[np.ndarray, np.ndarray]],
+                 max_detections: int) -> None:
+        self.image, self.img_shape, self.input_shape = image, img_shape, input_shape
+        self.out_dir, self.marks, self.blocks = out_dir, marks, blocks
+        self.detections, self.max_detections = detections, max_detections
+        self.written: List[str] = []
+        self.index = 0
+        self.channel_rows: Dict[str, List[Tuple[str, np.ndarray]]] = OrderedDict()
+        self.branch_rows: Dict[str, list] = OrderedDict()
+        self.panels: List[Tuple[str, np.ndarray, float]] = []
+        self.pair_marks = None
+
+    def on_image(self, t: torch.Tensor) -> np.ndarray:
+        return map_on_image(t, self.img_shape, self.input_shape, self.image.shape[:2])
+
+    def next_file(self, first: AttentionRecord, suffix: str = '') -> str:
+        path = osp.join(self.out_dir, _file_name(self.index, first, suffix))
+        self.index += 1
+        return path
+
+
+# One drawing function per kind of map: (pictures, the record, the block's
+# records by kind, the block's title). Kinds not listed (``width``: drawn with
+# ``height``) add nothing on their own.
+def _draw_channel(pictures: _Pictures, record: AttentionRecord, kinds: dict, title: str) -> None:
+    pictures.channel_rows.setdefault(stage_label(record), []).append(
+        (_label(record), record.maps[-1][0].flatten().numpy()))
+
+
+def _draw_branch(pictures: _Pictures, record: AttentionRecord, kinds: dict, title: str) -> None:
+    last = record.maps[-1][0]
+    matrix = last.reshape(last.shape[0], -1).numpy()
+    pictures.branch_rows.setdefault(stage_label(record), []).append(
+        (_label(record), matrix,
+         branch_labels(record, matrix.shape[0], pictures.blocks.get(record.block))))
+
+
+def _draw_spatial(pictures: _Pictures, record: AttentionRecord, kinds: dict, title: str) -> None:
+    if not _per_roi(record):
+        pictures.panels.append((_gate_name(record), pictures.on_image(record.maps[-1][0][0]),
+                                1.0))
+        return
+    detections = pictures.detections
+    if detections is None or record.maps[-1].shape[0] != len(detections[0]):
+        return  # RoI-level maps without their boxes: nothing to place
+    boxes, scores = detections
+    best = np.argsort(-scores, kind='stable')[:pictures.max_detections][::-1]  # best on top
+    canvas = maps_in_boxes(record.maps[-1][best.copy(), 0], boxes[best],
+                           pictures.image.shape[:2])
+    pictures.panels.append((f'{_gate_name(record)} in the {len(best)} best detections', canvas,
+                            1.0))
+
+
+def _draw_height(pictures: _Pictures, record: AttentionRecord, kinds: dict, title: str) -> None:
+    if 'width' in kinds:
+        gate = (record.maps[-1][0] * kinds['width'].maps[-1][0]).mean(dim=0)  # mean of a_h*a_w
+        pictures.panels.append(('mean over channels of a_h * a_w', pictures.on_image(gate), 1.0))
+
+
+def _draw_pairwise(pictures: _Pictures, record: AttentionRecord, kinds: dict,
+                   title: str) -> None:
+    for call, maps in enumerate(record.maps):
+        keys = maps.shape[2] * maps.shape[3]
+        if record.kind == 'criss_cross':
+            keys = maps.shape[2] + maps.shape[3] - 1
+        for q in range(maps.shape[1]):
+            vmax = float(maps[0, q].max()) or 1.0
+            pass_name = f'pass {call + 1}, ' if len(record.maps) > 1 else ''
+            pictures.panels.append((f'{pass_name}query {q + 1}: max {vmax:.3g} '
+                                    f'(uniform {1 / keys:.3g})', pictures.on_image(maps[0, q]),
+                                    vmax))
+    pictures.pair_marks = pictures.marks
+
+
+def _draw_context(pictures: _Pictures, record: AttentionRecord, kinds: dict, title: str) -> None:
+    last = record.maps[-1][0]
+    vmax = float(last[0].max()) or 1.0
+    uniform = 1 / last[0].numel()
+    pictures.panels.append((f'context weights: max {vmax:.3g} (uniform {uniform:.3g})',
+                            pictures.on_image(last[0]), vmax))
+
+
+def _draw_channel_pairwise(pictures: _Pictures, record: AttentionRecord, kinds: dict,
+                           title: str) -> None:
+    pictures.written.append(_matrix(record.maps[-1][0].numpy(),
+                                    f'{title}\nchannel attention (rows sum to 1)',
+                                    pictures.next_file(record, '_channels')))
+
+
+DRAW_BY_KIND = {
+    'channel': _draw_channel,
+    'branch': _draw_branch,
+    'spatial': _draw_spatial,
+    'height': _draw_height,
+    'pairwise': _draw_pairwise,
+    'criss_cross': _draw_pairwise,
+    'spatial_softmax': _draw_context,
+    'channel_pairwise': _draw_channel_pairwise,
+}
+
+
 def write_attention_pictures(records: Dict[str, AttentionRecord], image: np.ndarray,
                              img_shape: Size, input_shape: Size, out_dir: str,
                              query_points: Sequence[Tuple[float, float]] = ((0.5, 0.5),),
@@ -198,91 +306,38 @@ def write_attention_pictures(records: Dict[str, AttentionRecord], image: np.ndar
     pairwise maps; ``blocks`` maps block paths to modules (branch labels).
     ``detections`` (boxes in the original image, scores), in the order of
     the RoIs, place RoI-level gates (CenterMask's SAM in the SAG-Mask head)
-    in their boxes; the ``max_detections`` best are drawn.
+    in their boxes; the ``max_detections`` best are drawn. Each kind of map is
+    drawn by its function in ``DRAW_BY_KIND``.
     """
     os.makedirs(out_dir, exist_ok=True)
     out_hw = image.shape[:2]
-    blocks = blocks or {}
     marks = [(x * input_shape[1] / img_shape[1] * out_hw[1],
               y * input_shape[0] / img_shape[0] * out_hw[0]) for y, x in query_points]
+    pictures = _Pictures(image, img_shape, input_shape, out_dir, marks, blocks or {},
+                         detections, max_detections)
     by_block: Dict[str, List[AttentionRecord]] = OrderedDict()
     for record in records.values():
         if record.maps:
             by_block.setdefault(record.block, []).append(record)
-    written: List[str] = []
-    channel_rows: Dict[str, List[Tuple[str, np.ndarray]]] = OrderedDict()
-    branch_rows: Dict[str, list] = OrderedDict()
-    index = 0
-
-    def on_image(t: torch.Tensor) -> np.ndarray:
-        return map_on_image(t, img_shape, input_shape, out_hw)
-
     for block_path, block_records in by_block.items():
         kinds = {r.kind: r for r in block_records}
         first = block_records[0]
         title = f'{first.block_type}\n{block_path} ({stage_label(first)})'
-        panels: List[Tuple[str, np.ndarray, float]] = []
-        pair_marks = None
+        pictures.panels, pictures.pair_marks = [], None
         for record in block_records:
-            last = record.maps[-1][0]
-            if record.kind == 'channel':
-                channel_rows.setdefault(stage_label(record), []).append(
-                    (_label(record), last.flatten().numpy()))
-            elif record.kind == 'branch':
-                matrix = last.reshape(last.shape[0], -1).numpy()
-                branch_rows.setdefault(stage_label(record), []).append(
-                    (_label(record), matrix,
-                     branch_labels(record, matrix.shape[0], blocks.get(block_path))))
-            elif record.kind == 'spatial' and _per_roi(record) and detections is not None \
-                    and record.maps[-1].shape[0] == len(detections[0]):
-                boxes, scores = detections
-                best = np.argsort(-scores, kind='stable')[:max_detections][::-1]  # best on top
-                canvas = maps_in_boxes(record.maps[-1][best.copy(), 0], boxes[best], out_hw)
-                panels.append((f'{_gate_name(record)} in the {len(best)} best detections',
-                               canvas, 1.0))
-            elif record.kind == 'spatial' and _per_roi(record):
-                continue  # RoI-level maps without their boxes: nothing to place
-            elif record.kind == 'spatial':
-                panels.append((_gate_name(record), on_image(last[0]), 1.0))
-            elif record.kind == 'height' and 'width' in kinds:
-                gate = (last * kinds['width'].maps[-1][0]).mean(dim=0)  # a_h * a_w, mean over C
-                panels.append(('mean over channels of a_h * a_w', on_image(gate), 1.0))
-            elif record.kind in ('pairwise', 'criss_cross'):
-                for call, maps in enumerate(record.maps):
-                    keys = maps.shape[2] * maps.shape[3]
-                    if record.kind == 'criss_cross':
-                        keys = maps.shape[2] + maps.shape[3] - 1
-                    for q in range(maps.shape[1]):
-                        values = on_image(maps[0, q])
-                        vmax = float(maps[0, q].max()) or 1.0
-                        pass_name = f'pass {call + 1}, ' if len(record.maps) > 1 else ''
-                        panels.append((f'{pass_name}query {q + 1}: max {vmax:.3g} '
-                                       f'(uniform {1 / keys:.3g})', values, vmax))
-                pair_marks = marks
-            elif record.kind == 'spatial_softmax':
-                vmax = float(last[0].max()) or 1.0
-                uniform = 1 / last[0].numel()
-                panels.append((f'context weights: max {vmax:.3g} (uniform {uniform:.3g})',
-                               on_image(last[0]), vmax))
-            elif record.kind == 'channel_pairwise':
-                written.append(_matrix(last.numpy(), f'{title}\nchannel attention (rows sum to 1)',
-                                       osp.join(out_dir, _file_name(index, first, '_channels'))))
-                index += 1
-        if panels:
-            out_file = osp.join(out_dir, _file_name(index, first))
-            written.append(_overlay(image, panels, title, out_file,
-                                    alpha, pair_marks))
-            index += 1
-    for group, rows in _grouped(channel_rows):
-        written.append(_strips(rows, f'channel gates, {group} (fixed range 0-1)',
-                               osp.join(out_dir,
-                                        _file_name(index, 'channel_gates_' + _slug(group)))))
-        index += 1
-    for group, rows in _grouped(branch_rows):
-        written.append(_strips([(label, m) for label, m, _ in rows],
-                               f'branch weights (softmax over kernels), {group}',
-                               osp.join(out_dir, _file_name(
-                                   index, 'branch_weights_' + _slug(group))),
-                               [labels for _, _, labels in rows]))
-        index += 1
-    return written
+            draw = DRAW_BY_KIND.get(record.kind)
+            if draw is not None:
+                draw(pictures, record, kinds, title)
+        if pictures.panels:
+            pictures.written.append(_overlay(image, pictures.panels, title,
+                                             pictures.next_file(first), alpha,
+                                             pictures.pair_marks))
+    for group, rows in _grouped(pictures.channel_rows):
+        pictures.written.append(_strips(rows, f'channel gates, {group} (fixed range 0-1)',
+                                        pictures.next_file('channel_gates_' + _slug(group))))
+    for group, rows in _grouped(pictures.branch_rows):
+        pictures.written.append(_strips([(label, m) for label, m, _ in rows],
+                                        f'branch weights (softmax over kernels), {group}',
+                                        pictures.next_file('branch_weights_' + _slug(group)),
+                                        [labels for _, _, labels in rows]))
+    return pictures.written

@@ -14,38 +14,16 @@ Each figure is the median over ``runs`` timings of ``iters`` iterations, after
 """
 import copy
 import json
-import platform
 import statistics
 import subprocess
 import sys
 import time
-from typing import Callable, Dict, List, Sequence
+from typing import Dict, List, Sequence
 
 import torch
 import torch.nn as nn
 
-
-def cpu_model() -> str:
-    """The CPU's model name (``/proc/cpuinfo`` on Linux, else ``platform``)."""
-    try:
-        with open('/proc/cpuinfo', encoding='utf-8') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def machine_line() -> str:
-    """What a timing ran on: CPU model, the ISA torch dispatches to, threads,
-    torch version (and the GPU when CUDA is present)."""
-    line = (f'{cpu_model()}, torch CPU capability {torch.backends.cpu.get_cpu_capability()}, '
-            f'{torch.get_num_threads()} threads, torch {torch.__version__}')
-    if torch.cuda.is_available():
-        line += f', GPU {torch.cuda.get_device_name()}'
-    return line
-
+from .latency import sync_device, time_interleaved
 
 # Backbone presets, identical norm settings for all: BN with batch statistics
 # in training steps, nothing frozen. Spelt out for every preset, because the
@@ -128,11 +106,6 @@ def build_backbone(spec) -> nn.Module:
     return MODELS.build(backbone_config(spec))
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-
-
 def training_loss(outputs) -> torch.Tensor:
     outputs = outputs if isinstance(outputs, (tuple, list)) else [outputs]
     return sum(o.float().mean() for o in outputs)
@@ -212,43 +185,6 @@ def peak_train_memory_bytes(spec, batch: int, shape: Sequence[int], device: str,
     if out.returncode != 0:
         raise RuntimeError(f'the memory measurement of {cfg} failed:\n{out.stderr[-3000:]}')
     return int(json.loads(out.stdout.strip().splitlines()[-1]))
-
-
-def _minor_page_faults() -> int:
-    """Minor page faults of this process so far (0 where ``resource`` is
-    missing, i.e. on Windows)."""
-    try:
-        import resource
-    except ImportError:
-        return 0
-    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-
-
-def time_interleaved(steps: List[Callable[[], None]], device, warmup: int, runs: int,
-                     iters: int, page_faults: List[List[float]] = None) -> List[List[float]]:
-    """Seconds per iteration of each step in every round (``runs`` rounds of
-    ``iters`` iterations), the steps taking turns within every round so that
-    drifts in machine load affect them alike. ``page_faults``, if given, gets
-    each step's minor page faults per iteration in every round (fresh pages the
-    kernel had to map: a cost that shows as system time, not in profiles)."""
-    for step in steps:
-        for _ in range(warmup):
-            step()
-    times = [[] for _ in steps]
-    if page_faults is not None:
-        page_faults[:] = [[] for _ in steps]
-    for _ in range(runs):
-        for i, step in enumerate(steps):
-            _sync(device)
-            faults = _minor_page_faults()
-            start = time.perf_counter()
-            for _ in range(iters):
-                step()
-            _sync(device)
-            times[i].append((time.perf_counter() - start) / iters)
-            if page_faults is not None:
-                page_faults[i].append((_minor_page_faults() - faults) / iters)
-    return times
 
 
 def _infer_step(model, x):
@@ -364,10 +300,10 @@ def compare_compiled(specs: List, batch: int, shape: Sequence[int], device: str,
         first_calls = []
         for m in compiled:  # the first call compiles; timed separately
             step = make_step(m, x)
-            _sync(dev)
+            sync_device(dev)
             start = time.perf_counter()
             step()
-            _sync(dev)
+            sync_device(dev)
             first_calls.append(time.perf_counter() - start)
         steps = [make_step(m, x) for pair in zip(eager, compiled) for m in pair]
         times = time_interleaved(steps, dev, warmup, runs, iters)

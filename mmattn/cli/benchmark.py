@@ -61,11 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from mmattn.analysis import benchmark as bench
+    from mmattn.analysis.machine import machine_line
     h, w = args.shape
     if args.detectors:
         return _detectors(args)
     specs = [bench.parse_spec(b) for b in args.backbones]
-    print(f'{bench.machine_line()}; device {args.device}, batch {args.batch}, input 3x{h}x{w}, '
+    print(f'{machine_line()}; device {args.device}, batch {args.batch}, input 3x{h}x{w}, '
           f'{args.runs} rounds x {args.iters} iterations'
           f'{", conv-BN fused for inference" if args.fuse_conv_bn else ""}'
           f'{", inference timed after training" if args.inference_after_training else ""}')
@@ -132,8 +133,9 @@ def _compiled(args: argparse.Namespace, specs) -> int:
 
 def _detectors(args: argparse.Namespace) -> int:
     from mmattn.analysis import benchmark as bench
+    from mmattn.analysis.machine import machine_line
     h, w = args.shape
-    print(f'{bench.machine_line()}; batch {args.batch}, input 3x{h}x{w}, one training iteration')
+    print(f'{machine_line()}; batch {args.batch}, input 3x{h}x{w}, one training iteration')
     print('| detector | train iteration (ms) | ratio |')
     print('| --- | ---: | ---: |')
     paths = [args.reference_config] + list(args.backbones)

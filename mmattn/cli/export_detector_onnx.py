@@ -76,23 +76,12 @@ def _stage_test_cfgs(model) -> list:
 def _compare(wrapper, onnx_file: str, shapes) -> float:
     """The largest difference between onnxruntime's and PyTorch's detections
     (row by row: both sort by score) over random inputs of ``shapes``."""
-    import numpy as np
-    import onnxruntime as ort
-    import torch
-    session = ort.InferenceSession(onnx_file, providers=['CPUExecutionProvider'])
-    generator = torch.Generator().manual_seed(0)
-    worst = 0.0
-    for shape in shapes:
-        x = torch.randn(*shape, generator=generator)
-        with torch.no_grad():
-            expected = [t.numpy() for t in wrapper(x)]
-        got = session.run(None, {'input': x.numpy()})
-        diff = max(float(np.abs(g.astype(np.float64) - e.astype(np.float64)).max())
-                   if g.size else 0.0 for g, e in zip(got, expected))
-        print(f'  onnxruntime vs PyTorch at {"x".join(map(str, shape))}: largest difference '
-              f'{diff:.3g}')
-        worst = max(worst, diff)
-    return worst
+    from mmattn.deployment.backbone_onnx import compare_with_onnxruntime
+    checks = compare_with_onnxruntime(wrapper, onnx_file, shapes)
+    for check in checks:
+        print(f'  onnxruntime vs PyTorch at {"x".join(map(str, check.shape))}: largest '
+              f'difference {check.max_abs_diff:.3g}')
+    return max(check.max_abs_diff for check in checks)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -319,15 +319,9 @@ def compare_compiled(specs: List, batch: int, shape: Sequence[int], device: str,
 
 
 def build_detector(config_path: str) -> nn.Module:
-    from mmdet.registry import MODELS
-    from mmdet.utils import register_all_modules
-
-    import mmattn  # noqa: F401
+    from mmattn.models.builder import build_model_from_config
     from mmattn.utils.config import load_config
-    register_all_modules()
-    cfg = load_config(config_path)
-    cfg.model.backbone.init_cfg = None
-    return MODELS.build(cfg.model)
+    return build_model_from_config(load_config(config_path), pretrained=False)
 
 
 def detector_train_step(model: nn.Module, batch: int, shape: Sequence[int], seed=0):

@@ -168,12 +168,8 @@ def _run_centermask2(args: argparse.Namespace) -> int:
         config = args.config or matching_config(state, REPO)[0]
     except (ValueError, KeyError) as error:
         raise UsageError(str(error)) from None
-    from mmdet.registry import MODELS
-    from mmdet.utils import register_all_modules
-    register_all_modules()
-    cfg = load_config(config)
-    cfg.model.backbone.init_cfg = None
-    expected = MODELS.build(cfg.model).state_dict()
+    from mmattn.models.builder import build_model_from_config
+    expected = build_model_from_config(load_config(config), pretrained=False).state_dict()
     state, counters, wrong = _fit_to(state, expected)
     if wrong:
         raise CheckpointError(f'the converted weights do not fit {config}; nothing written:\n  '

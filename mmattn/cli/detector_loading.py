@@ -24,16 +24,11 @@ def load_detector(config: str, checkpoint: Optional[str], cfg_options: Optional[
     for a missing config, a file that is not a readable checkpoint, and one
     that does not fit the model for ``purpose`` (``evaluate`` or ``export``:
     every weight, unless ``allow_partial``; see ``check_fit``)."""
-    from mmdet.registry import MODELS
-    from mmdet.utils import register_all_modules
+    from mmattn.models.builder import build_model_from_config
     cfg: Config = load_config(config, cfg_options)
     if checkpoint is not None and '://' not in str(checkpoint):
         checkpoint_format(checkpoint, 'checkpoint')  # before the model is built
-    register_all_modules(init_default_scope=True)
-    model_cfg = cfg.model.copy()
-    if isinstance(model_cfg.get('backbone'), dict):
-        model_cfg.backbone.init_cfg = None  # the checkpoint has the backbone too
-    model = MODELS.build(model_cfg)
+    model = build_model_from_config(cfg, pretrained=False)  # the checkpoint has the backbone
     if checkpoint is None:
         logging.disable(logging.INFO)  # mmengine logs every parameter's initialisation
         try:

@@ -36,7 +36,6 @@ def run(args: argparse.Namespace) -> int:
     from mmattn.utils.errors import UsageError
     if (args.config is None) == (args.block is None):
         raise UsageError('give either a config or --block')
-    from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
     register_all_modules()
     h, w = args.shape
@@ -54,13 +53,12 @@ def run(args: argparse.Namespace) -> int:
             print(f'| `{name}` | `{type(block).__name__}` | {int(result["params"]):,} | '
                   f'{result["flops"] / 1e6:.3f} |')
         return 0
+    from mmattn.models.builder import build_model_from_config
     from mmattn.utils.config import load_config
     cfg = load_config(args.config, args.cfg_options)
-    cfg.model.backbone.init_cfg = None
-    if args.backbone_only:
-        model, what = MODELS.build(cfg.model.backbone), f'backbone of {args.config}'
-    else:
-        model, what = MODELS.build(cfg.model), args.config
+    part = 'model.backbone' if args.backbone_only else 'model'
+    model = build_model_from_config(cfg, part, pretrained=False)
+    what = f'backbone of {args.config}' if args.backbone_only else args.config
     result = complexity(model, (3, h, w), detector=not args.backbone_only)
     print(f'{what}, input {h}x{w}: params {result["params"] / 1e6:.2f} M, '
           f'FLOPs {result["flops"] / 1e9:.2f} G')

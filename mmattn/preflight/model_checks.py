@@ -49,10 +49,9 @@ def build_model(cfg: Config) -> nn.Module:
     """The config's model, on the CPU, without pretrained weights loaded.
     A mistake in the model config (a type that is not registered, an argument
     a class does not take or refuses) is a UsageError."""
-    from mmengine.registry import MODELS, init_default_scope
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    from mmattn.models.builder import build_model_from_config
     try:
-        return MODELS.build(cfg.model)
+        return build_model_from_config(cfg)
     except KeyError as error:
         message = str(error.args[0]) if error.args else str(error)
         match = _NOT_REGISTERED.search(message)

@@ -305,6 +305,7 @@ def _segmentor_step(cfg):
     return model, loss, out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('config,backbone', [
     ('configs/epsanet/ade20k/upernet_epsa50_4xb4-160k_ade20k-512x512.py', 'EPSANet'),
     ('configs/vovnet/ade20k/upernet_vovnet39_4xb4-160k_ade20k-512x512.py', 'VoVNet'),
@@ -340,6 +341,7 @@ def test_mmseg_stock_config_with_inserted_blocks_keeps_its_weights_and_trains_a_
     assert grads and all(g is not None for g in grads)
 
 
+@pytest.mark.slow
 def test_our_backbones_train_a_step_in_mmpretrain_with_mmattn_imported_only():
     """What an mmpretrain config with custom_imports=['mmattn'] gets: EPSANet
     and VoVNet found in mmpretrain's scope, a training step and a prediction."""

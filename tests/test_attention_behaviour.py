@@ -206,6 +206,7 @@ def test_every_block_is_in_mmdet_models_registry():
         assert MODELS.get(cls.__name__) is cls
 
 
+@pytest.mark.slow
 def test_device_check_tool_runs_every_module_on_cpu():
     """The GPU check (tools/analysis_tools/device_check.py) on CPU, bfloat16."""
     from mmattn.analysis.device_check import check
@@ -275,6 +276,7 @@ def test_large_energies_are_computed_in_float32_under_autocast(name, dtype):
     assert rel < limit, f'{name} under {dtype}: relative error {rel:.3g} of the attention term'
 
 
+@pytest.mark.slow
 def test_blocks_build_as_plugins_outside_mmdet_scope():
     """mmcv's build_plugin_layer with no default scope (a plain script) and
     under mmpretrain's scope (its ResNet's plugins) finds mmattn's blocks."""

@@ -285,6 +285,7 @@ def _vis(*args):
                           cwd=REPO, env=ENV, capture_output=True, text=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('config,expected', [
     ('configs/attention/mask_rcnn_r50_cbam_coco.py', ['layer2_0_cbam.png', 'channel_gates']),
     ('configs/epsanet/mask_rcnn_epsa50_coco.py', ['branch_weights']),
@@ -308,6 +309,7 @@ def test_vis_attention_tool_writes_pictures(config, expected, image_file, tmp_pa
     assert f'wrote {len(names)} pictures' in proc.stdout
 
 
+@pytest.mark.slow
 def test_vis_attention_errors_are_one_line(image_file, tmp_path):
     demo = 'configs/demo/mask_rcnn_vovnet19_slim_dw_synthetic.py'
     proc = _vis(str(tmp_path / 'nope.png'), demo, 'x.pth')
@@ -336,6 +338,7 @@ def test_vis_attention_errors_are_one_line(image_file, tmp_path):
     assert 'the model has EffectiveSqueezeExcitation' in proc.stderr
 
 
+@pytest.mark.slow
 def test_vis_attention_draws_centermasks_sam_inside_the_detections(image_file, tmp_path):
     from PIL import Image
     config = 'configs/demo/centermask-lite_vovnet19_slim_dw_synthetic.py'

@@ -34,6 +34,7 @@ def test_outputs_equal_plain_formulation(cls, kwargs):
             assert (a - b).abs().max() <= 1e-5
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('cls,kwargs', CASES, ids=IDS)
 def test_gradients_as_accurate_as_plain_path(cls, kwargs):
     """BN held fixed (eval), so the comparison measures the kernels' precision,
@@ -44,6 +45,7 @@ def test_gradients_as_accurate_as_plain_path(cls, kwargs):
     assert err_fast <= max(3 * err_plain, 1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('cls,kwargs', CASES, ids=IDS)
 def test_training_mode_forward_stays_close_to_float64(cls, kwargs):
     plain, fast, ref = _models(cls, kwargs)
@@ -64,6 +66,7 @@ def test_weights_stay_channels_last_through_state_dict_round_trip():
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in state.items())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('cls,kwargs', CASES, ids=IDS)
 def test_auto_layout_is_nchw_for_cpu_training_steps_only(cls, kwargs):
     """``channels_last='auto'``: oneDNN's NHWC backward of dense 3x3 convs is

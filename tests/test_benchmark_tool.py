@@ -35,6 +35,7 @@ def test_presets_train_alike(preset):
     assert all(p.requires_grad for p in model.parameters())
 
 
+@pytest.mark.slow
 def test_peak_memory_covers_the_saved_activations_and_with_cp_lowers_both():
     """The peak of a training step (VmHWM growth, in a subprocess) must hold at
     least what autograd saves for backward (counted independently through
@@ -51,12 +52,14 @@ def test_peak_memory_covers_the_saved_activations_and_with_cp_lowers_both():
     assert peaks[1] < peaks[0]
 
 
+@pytest.mark.slow
 def test_peak_memory_of_mmdet_resnet_is_measurable():
     """mmdet's ``ResNet.train()`` returns None: the measurement must not chain it."""
     spec = dict(type='ResNet', depth=18, norm_eval=False)
     assert bench.peak_train_memory_bytes(spec, 1, (64, 64), 'cpu') > 0
 
 
+@pytest.mark.slow
 def test_compare_compiled_reports_both_phases():
     rows = bench.compare_compiled([SMALL], 2, (64, 64), 'cpu', warmup=1, runs=2, iters=1,
                                   compile_kwargs=dict(backend='aot_eager'))

@@ -51,6 +51,7 @@ def test_the_five_official_configs_are_there():
                      'centermask-lite_vovnet39_fpn_4x_coco.py'}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
 def test_config_trains_one_step_with_every_loss_and_predicts(path):
     model, cfg = _build(path, score_thr=0.0)
@@ -303,6 +304,7 @@ def _convert(*args):
                           env=dict(__import__('os').environ, PYTHONPATH=REPO))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('arch,lite,config', [
     ('V-19-eSE', True, 'centermask-lite_vovnet19_fpn_4x_coco.py'),
     ('V-39-eSE', False, 'centermask_vovnet39_fpn_ms-3x_coco.py')])
@@ -338,6 +340,7 @@ def test_centermask2_checkpoint_converts_and_loads(arch, lite, config, tmp_path)
     assert len(converted) == len(official) - 2  # all but pixel_mean / pixel_std
 
 
+@pytest.mark.slow
 def test_centermask2_converter_fails_loudly_on_unknown_keys(tmp_path):
     official = {k: torch.zeros(s)
                 for k, s in official_centermask2_shapes('V-19-eSE', True).items()}
@@ -356,6 +359,7 @@ def test_centermask2_converter_fails_loudly_on_unknown_keys(tmp_path):
     assert 'bbox_head.conv_centerness.bias' in proc.stdout
 
 
+@pytest.mark.slow
 def test_train_then_test_with_show_dir_on_synthetic_data(tmp_path):
     """tools/train.py and tools/test.py --show-dir with the CenterMask-Lite demo
     config on a tiny synthetic set: both metrics, mask scores and drawn images."""

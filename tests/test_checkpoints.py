@@ -73,6 +73,7 @@ def test_legacy_format_and_plain_pickles_load(tmp_path):
     assert np.array_equal(load_checkpoint_file(str(pkl))['model']['w'], np.ones(2))
 
 
+@pytest.mark.slow
 def test_importing_mmattn_changes_no_torch_load_setting():
     # torch's own submodules allowlist their classes as they are imported;
     # nothing of numpy's, mmengine's or the builtins may be added.

@@ -31,6 +31,7 @@ def test_blocks_trace_without_graph_breaks(name, training):
     assert _breaks(block, torch.randn(2, 64, 9, 7)) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('model', [
     lambda: EPSANet(depth=50, norm_eval=False),
     lambda: EPSANet(depth=50, norm_eval=False, with_cp=True),
@@ -47,6 +48,7 @@ def _norm_stats(model):
             if 'running' in k or 'num_batches_tracked' in k}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('with_cp', [False, True], ids=['plain', 'with_cp'])
 def test_compiled_training_step_matches_eager(with_cp):
     """AOTAutograd (``backend='aot_eager'``: the functionalisation and

@@ -5,6 +5,7 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
 import torch
 import torch.nn as nn
 from mmdet.models.backbones import ResNet
@@ -48,6 +49,7 @@ def test_complexity_of_mmdet_resnet():
     assert result['flops'] == _conv_macs_and_norm_elements(model, torch.randn(1, 3, 64, 96))
 
 
+@pytest.mark.slow
 def test_get_flops_reads_a_package_config():
     """``mmdet::...`` names mmdet's own config, as in ``_base_``; the tool's
     figure equals the count of the same backbone built in this process."""

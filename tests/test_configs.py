@@ -33,6 +33,7 @@ def test_configs_were_found():
         assert osp.join(REPO, required) in CONFIGS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('path', CONFIGS, ids=_rel)
 def test_config_builds_and_trains_one_step(path):
     cfg = Config.fromfile(path)

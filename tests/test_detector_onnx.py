@@ -121,6 +121,7 @@ def _build(family: str, tmp_path, image: np.ndarray):
     return model, str(config_file)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('family', sorted(FAMILIES))
 def test_family_exports_with_standard_operators_and_matches_pytorch(family, images, tmp_path):
     from mmdet.apis import inference_detector
@@ -143,6 +144,7 @@ def test_family_exports_with_standard_operators_and_matches_pytorch(family, imag
     assert bool(agreement.mask_ious) == with_masks
 
 
+@pytest.mark.slow
 def test_one_dynamic_file_serves_two_sizes_and_batches(images, tmp_path):
     """Batch 1 and 2, two input sizes, through one file: the batch of two
     gives each image what it gets alone at that size; and two images of
@@ -177,6 +179,7 @@ def test_one_dynamic_file_serves_two_sizes_and_batches(images, tmp_path):
     assert agreement.detections > 0 and agreement.failures == 0, agreement.summary()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('family', ['mask-rcnn-vovnet', 'centermask-lite-vovnet'])
 def test_no_detection_gives_empty_rows_and_empty_predictions(family, images, tmp_path):
     """A threshold nothing passes: the mask heads run on no RoI at all (an
@@ -250,6 +253,7 @@ def _tool(*args, timeout=600):
                           text=True, timeout=timeout)
 
 
+@pytest.mark.slow
 def test_unsupported_detector_opset_and_checkpoint_are_one_message(tmp_path):
     out = tmp_path / 'x.onnx'
     proc = _tool('tools/deployment/export_detector_onnx.py',
@@ -295,6 +299,7 @@ def test_an_nms_other_than_plain_nms_is_refused_before_tracing(config, option, w
                                  "'nms' (ONNX NonMaxSuppression)")
 
 
+@pytest.mark.slow
 def test_test_onnx_gives_the_ap_tools_test_gives(tmp_path):
     """One checkpoint, the same tiny synthetic set: box and mask AP through
     the ONNX file equal tools/test.py's."""

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from mmattn.datasets.synthetic import make_synthetic_coco
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -44,6 +46,7 @@ default_hooks = dict(checkpoint=dict(by_epoch=False, interval=1))
 '''
 
 
+@pytest.mark.slow
 def test_installed_package_ships_configs(installed):
     assert (installed / 'mmattn' / '.mim' / 'configs'
             / 'epsanet' / 'mask_rcnn_epsa50_coco.py').is_file()
@@ -51,6 +54,7 @@ def test_installed_package_ships_configs(installed):
     assert not (installed / 'mmattn' / '.mim' / 'configs').is_symlink()
 
 
+@pytest.mark.slow
 def test_downstream_config_inherits_overrides_and_trains(installed, tmp_path):
     project = tmp_path / 'my_project'
     (project / 'configs').mkdir(parents=True)

@@ -175,6 +175,7 @@ def _make(out, *extra, **kwargs):
                           cwd=REPO, env=ENV, capture_output=True, text=True, **kwargs)
 
 
+@pytest.mark.slow
 def test_makers_never_delete_what_they_did_not_make(tmp_path):
     user = tmp_path / 'u'
     user.mkdir()
@@ -193,6 +194,7 @@ def test_makers_never_delete_what_they_did_not_make(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ['u']  # no staging folder left either
 
 
+@pytest.mark.slow
 def test_overwrite_replaces_only_the_makers_own_untouched_set(tmp_path):
     out = tmp_path / 'set'
     assert _make(out).returncode == 0
@@ -214,6 +216,7 @@ def test_overwrite_replaces_only_the_makers_own_untouched_set(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ['set']
 
 
+@pytest.mark.slow
 def test_interrupted_maker_leaves_nothing_and_a_killed_ones_staging_goes_next_run(tmp_path):
     out = tmp_path / 'big'
     for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -237,6 +240,7 @@ def test_interrupted_maker_leaves_nothing_and_a_killed_ones_staging_goes_next_ru
     assert sorted(p.name for p in tmp_path.iterdir()) == ['big']
 
 
+@pytest.mark.slow
 def test_maker_argument_mistakes_name_the_flag(tmp_path):
     for args, phrase in ((['--num-train', '0'], 'argument --num-train'),
                          (['--image-size', '20'], '--image-size 20 is too small; expected >= 32')):
@@ -288,6 +292,7 @@ def demo_model():
     return MODELS.build(Config.fromfile(DEMO).model)
 
 
+@pytest.mark.slow
 def test_test_and_train_refuse_weights_that_do_not_fit(demo_model, data_options, tmp_path,
                                                        capsys):
     from mmattn.cli.test import main as test_main
@@ -345,6 +350,7 @@ def test_runner_refuses_weights_that_do_not_fit_also_without_preflight(demo_mode
     runner.load_checkpoint(str(path))
 
 
+@pytest.mark.slow
 def test_centermask2_converter_drops_bn_counters_and_says_so(tmp_path):
     """A centermask2 checkpoint whose VoVNet trained with BN carries
     num_batches_tracked counters; the FrozenBN model keeps none."""
@@ -405,6 +411,7 @@ def test_runner_checkpoints_are_published_durably(tmp_path, monkeypatch):
         ['epoch_1.pth']
 
 
+@pytest.mark.slow
 def test_tools_print_no_pkg_resources_warning(tmp_path):
     """mmengine's pkg_resources import (resolving mmdet:: configs) warned
     three lines on every run of every tool."""

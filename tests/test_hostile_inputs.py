@@ -196,6 +196,7 @@ def test_commands_refuse_a_stock_checkpoint_for_a_with_attention_config(
     assert train_main([config, *common, f'load_from={stock}']) == 0
 
 
+@pytest.mark.slow
 def test_runner_refuses_a_stock_checkpoint_when_testing_without_preflight(
         attention_case, data_options, tmp_path):
     from mmengine.config import Config
@@ -352,6 +353,7 @@ def test_static_onnx_input_size_is_checked_before_running():
         check_input(Session([1, 3, 800, 1344]), (1, 3, 96, 128), "'m.onnx'")
 
 
+@pytest.mark.slow
 def test_vis_attention_never_overwrites_a_users_picture(tmp_path, capsys):
     from mmdet.registry import MODELS
     from mmengine.config import Config

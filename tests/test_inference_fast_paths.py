@@ -31,6 +31,7 @@ def test_folded_batch_norms_give_the_same_features(preset):
         assert float((g - e).abs().max() / scale) < 1e-5
 
 
+@pytest.mark.slow
 def test_benchmark_reports_medians_and_the_spread_of_per_round_ratios():
     rows = bench.compare(['vovnet19'], 'resnet50', 1, (64, 64), 'cpu', warmup=0, runs=3, iters=1,
                          fuse_conv_bn=True)

@@ -60,6 +60,7 @@ def _mim(args, installed, cwd, timeout=600):
                           capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.mark.slow
 def test_mim_search_lists_every_metafile_model(installed, tmp_path):
     pytest.importorskip('mim', reason='openmim (tests extra) is not installed')
     proc = _mim(['search', 'mmattn', '--valid-config'], installed, tmp_path)
@@ -87,6 +88,7 @@ model = dict(test_cfg=dict(rcnn=dict(score_thr=0.0)))  # a 1-iteration model sco
 '''
 
 
+@pytest.mark.slow
 def test_mim_train_and_test_run_our_tools(installed, tmp_path):
     pytest.importorskip('mim', reason='openmim (tests extra) is not installed')
     make_synthetic_coco(str(tmp_path / 'data' / 'synthetic_coco'), num_train=4, num_val=2,

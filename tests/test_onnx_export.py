@@ -67,6 +67,7 @@ def _export(*args):
                           cwd=REPO, env=ENV, capture_output=True, text=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('config', ['configs/epsanet/mask_rcnn_epsa50_coco.py',
                                     'configs/vovnet/mask_rcnn_vovnet39_coco.py'])
 def test_backbone_export_tool_matches_pytorch_at_two_sizes(config, tmp_path):
@@ -89,6 +90,7 @@ def test_backbone_export_tool_matches_pytorch_at_two_sizes(config, tmp_path):
             np.testing.assert_allclose(g, e, rtol=1e-3, atol=1e-4 * np.abs(e).max())
 
 
+@pytest.mark.slow
 def test_static_export_and_the_tools_errors(tmp_path):
     config = 'configs/attention/mask_rcnn_r50_cc_coco.py'
     checkpoint = tmp_path / 'model.pth'

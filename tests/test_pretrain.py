@@ -135,6 +135,7 @@ def test_official_label_smoothing_is_what_the_config_computes():
     assert torch.allclose(loss(logits, target), official)
 
 
+@pytest.mark.slow
 def test_two_iterations_write_a_checkpoint_and_top1(our_checkpoint):
     import json
     assert (our_checkpoint / 'epoch_1.pth').is_file()
@@ -163,6 +164,7 @@ def _assert_backbone_equals(model, weights, prefix='backbone.', not_backbone=())
         assert torch.equal(value, expected[key]), key
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('which', ['ours', 'mmpretrain'])
 def test_classification_checkpoint_initialises_the_detector_backbone_exactly(
         which, our_checkpoint, mmpretrain_checkpoint):
@@ -179,6 +181,7 @@ def test_classification_checkpoint_initialises_the_detector_backbone_exactly(
         torch.load(mmpretrain_checkpoint, map_location='cpu', weights_only=True)
 
 
+@pytest.mark.slow
 def test_epsanet101_detection_config_takes_the_101_checkpoint(tmp_path):
     _mmpretrain()
     cfg = Config.fromfile(osp.join(REPO, IN1K_101))
@@ -190,6 +193,7 @@ def test_epsanet101_detection_config_takes_the_101_checkpoint(tmp_path):
     _assert_backbone_equals(model, classifier.state_dict())
 
 
+@pytest.mark.slow
 def test_converter_round_trip(mmpretrain_checkpoint, tmp_path):
     out = tmp_path / 'backbone.pth'
     proc = _run([sys.executable, 'tools/model_converters/mmpretrain_to_mmattn.py',
@@ -226,6 +230,7 @@ def test_official_main_py_checkpoint_still_loads_through_the_detection_config(tm
                             not_backbone=('fc.weight', 'fc.bias'))
 
 
+@pytest.mark.slow
 def test_main_package_does_not_import_mmpretrain():
     code = ('import sys; sys.modules["mmpretrain"] = None\n'  # any import of it fails
             'import mmattn, mmattn.models, mmattn.engine, mmattn.utils, '
@@ -244,6 +249,7 @@ def test_main_package_does_not_import_mmpretrain():
                 assert 'import mmpretrain' not in text and 'from mmpretrain' not in text, path
 
 
+@pytest.mark.slow
 def test_pretrain_module_without_mmpretrain_says_how_to_install():
     proc = _run([sys.executable, '-c', 'import sys; sys.modules["mmpretrain"] = None\n'
                  'import mmattn.pretrain'])
@@ -275,6 +281,7 @@ def test_synthetic_imagenet_is_deterministic_and_mmpretrain_reads_it(tmp_path):
     assert len(SYNTHETIC_TEXTURES) == 6
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('launcher', ['train.py', 'dist_train.sh'])
 def test_missing_weights_and_data_are_one_short_message(launcher, tmp_path):
     options = ['--work-dir', str(tmp_path / 'work'), '--cfg-options',
@@ -300,6 +307,7 @@ def test_missing_weights_and_data_are_one_short_message(launcher, tmp_path):
     assert not (tmp_path / 'work').exists()  # stopped before the runner was built
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('path', ['configs/epsanet/imagenet/epsanet50_8xb32_in1k.py',
                                   'configs/epsanet/imagenet/epsanet101_8xb32_in1k.py',
                                   'configs/demo/epsanet50_synthetic_imagenet.py'])
@@ -322,6 +330,7 @@ def test_classification_config_builds_and_trains_one_step(path):
     assert model.backbone.conv1.weight.grad.abs().sum() > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('config', [IN1K_50, 'configs/demo/epsanet50_synthetic_imagenet.py'])
 def test_imagenet_config_without_mmpretrain_is_one_clear_line(config):
     code = ('import builtins, sys\n'

@@ -47,6 +47,7 @@ def _run(cmd, **kwargs):
     return subprocess.run(cmd, cwd=REPO, env=ENV, capture_output=True, text=True, **kwargs)
 
 
+@pytest.mark.slow
 def test_two_process_train_then_test_give_bbox_and_segm_metrics(tiny_data, tmp_path):
     work = tmp_path / 'work'
     proc = _run(['bash', 'tools/dist_train.sh', DEMO, '2', *_tiny_options(tiny_data, work)],
@@ -85,6 +86,7 @@ def _weights(path):
     return torch.load(path, map_location='cpu', weights_only=True)['state_dict']
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('loader', [
     (),  # the demo's num_workers=0
     ('train_dataloader.num_workers=2', 'train_dataloader.persistent_workers=True'),
@@ -132,6 +134,7 @@ def test_half_written_checkpoint_is_never_picked(tmp_path):
     assert find_latest_valid_checkpoint(str(tmp_path)) == str(good)
 
 
+@pytest.mark.slow
 def test_missing_config_is_a_clear_error():
     proc = _run([sys.executable, 'tools/train.py', 'configs/nope/missing.py'])
     assert proc.returncode == 2
@@ -139,6 +142,7 @@ def test_missing_config_is_a_clear_error():
     assert 'Traceback' not in proc.stderr
 
 
+@pytest.mark.slow
 def test_missing_dataset_folder_and_annotation_file(tiny_data, tmp_path):
     proc = _run([sys.executable, 'tools/train.py', DEMO, '--work-dir', str(tmp_path),
                  '--cfg-options', f'train_dataloader.dataset.data_root={tmp_path}/absent/'])
@@ -151,6 +155,7 @@ def test_missing_dataset_folder_and_annotation_file(tiny_data, tmp_path):
     assert f"annotation file '{tiny_data}/annotations/other.json' does not exist" in proc.stderr
 
 
+@pytest.mark.slow
 def test_image_listed_but_missing(tiny_data, tmp_path):
     import shutil
     data = tmp_path / 'copy'
@@ -162,6 +167,7 @@ def test_image_listed_but_missing(tiny_data, tmp_path):
     assert 'train_000005.png' in proc.stderr and 'missing' in proc.stderr
 
 
+@pytest.mark.slow
 def test_image_listed_but_unreadable(tiny_data, tmp_path):
     import shutil
     data = tmp_path / 'copy'
@@ -174,6 +180,7 @@ def test_image_listed_but_unreadable(tiny_data, tmp_path):
     assert 'val_000002.png' in proc.stderr and 'Traceback' not in proc.stderr
 
 
+@pytest.mark.slow
 def test_more_processes_than_gpus_is_refused(monkeypatch, capsys):
     sys.path.insert(0, osp.join(REPO, 'tools', 'misc'))
     try:
@@ -191,6 +198,7 @@ def test_more_processes_than_gpus_is_refused(monkeypatch, capsys):
     assert proc.returncode == 2 and "N='zero' must be a positive integer" in proc.stderr
 
 
+@pytest.mark.slow
 def test_amp_without_cuda_is_a_clear_error():
     if torch.cuda.is_available():
         pytest.skip('CUDA present')
@@ -220,6 +228,7 @@ def test_synthetic_dataset_is_deterministic_with_exact_masks(tmp_path):
     assert not (tmp_path / 'c').exists()
 
 
+@pytest.mark.slow
 def test_missing_or_truncated_checkpoint_is_a_clear_error(tmp_path):
     cut = tmp_path / 'epoch_1.pth'
     torch.save({'state_dict': {'w': torch.ones(1000)}}, cut)
@@ -233,6 +242,7 @@ def test_missing_or_truncated_checkpoint_is_a_clear_error(tmp_path):
     assert 'Traceback' not in proc.stderr
 
 
+@pytest.mark.slow
 def test_cpu_ddp_keeps_the_configs_wrapper_settings_and_local_rank():
     if torch.cuda.is_available():
         pytest.skip('CUDA present')
@@ -254,6 +264,7 @@ def test_cpu_ddp_keeps_the_configs_wrapper_settings_and_local_rank():
             "'device_ids': None, 'broadcast_buffers': False} BN 3") in proc.stdout
 
 
+@pytest.mark.slow
 def test_class_names_missing_from_the_annotation_file_are_named(tiny_data, tmp_path):
     proc = _run([sys.executable, 'tools/train.py', DEMO,
                  *_tiny_options(tiny_data, tmp_path / 'w', extra=[
@@ -265,6 +276,7 @@ def test_class_names_missing_from_the_annotation_file_are_named(tiny_data, tmp_p
     assert 'metainfo.classes' in proc.stderr
 
 
+@pytest.mark.slow
 def test_synthetic_coco_layout_runs_the_coco_configs_unchanged(tmp_path):
     """--layout coco: COCO 2017's names and categories, so a COCO config's
     pre-flight passes as it is (and its hint for a missing folder says so)."""
@@ -295,6 +307,7 @@ def test_synthetic_coco_layout_runs_the_coco_configs_unchanged(tmp_path):
     assert names <= {'book', 'kite', 'sports ball', 'frisbee'} and names
 
 
+@pytest.mark.slow
 def test_compile_modules_compiles_backbone_and_neck_in_place(tiny_data, tmp_path):
     """``compile=dict(modules=[...])``: the named submodules run compiled
     (``backend='aot_eager'`` here, to keep the test short), training and
@@ -317,6 +330,7 @@ def test_compile_modules_compiles_backbone_and_neck_in_place(tiny_data, tmp_path
     assert not missing and not unexpected
 
 
+@pytest.mark.slow
 def test_compile_modules_names_a_missing_module(tiny_data, tmp_path):
     proc = _run([sys.executable, 'tools/train.py', DEMO,
                  *_tiny_options(tiny_data, tmp_path / 'work', epochs=1,
@@ -327,6 +341,7 @@ def test_compile_modules_names_a_missing_module(tiny_data, tmp_path):
     assert 'Traceback' not in proc.stderr
 
 
+@pytest.mark.slow
 def test_import_mmattn_leaves_tool_code_unimported():
     """``import mmattn`` registers the models and engine only: the analysis,
     converter, synthetic-data and pre-training code load on demand."""
@@ -523,6 +538,7 @@ def _other_model_checkpoint(tmp_path):
     return str(path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('launcher', ['train.py', 'dist_train.sh-2'])
 @pytest.mark.parametrize('mistake', sorted(FIRST_CONTACT))
 def test_first_contact_mistake_is_one_message_once(mistake, launcher, tiny_data, tmp_path):

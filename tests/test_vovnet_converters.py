@@ -122,6 +122,7 @@ def test_unmatched_checkpoint_is_reported():
         infer_spec(state)
 
 
+@pytest.mark.slow
 def test_cli_writes_a_checkpoint_that_pretrained_init_loads(tmp_path):
     official = _official_state('V-19-slim-eSE')
     src = tmp_path / 'in.pth'

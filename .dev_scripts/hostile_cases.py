@@ -333,13 +333,16 @@ def case_maker_overwrite_with_a_users_empty_folder(w):
 
 
 def case_maker_overwrite_with_a_users_symlink(w):
+    """A user replaced one of the set's images by a link to their own file."""
     out = _maker_set(w)
-    precious = osp.join(w, 'precious.txt')
-    open(precious, 'w').write('keep')
-    os.symlink(precious, f'{out}/train/link.png')
+    precious = osp.join(w, 'precious.png')
+    shutil.copy(f'{out}/train/train_000000.png', precious)
+    os.remove(f'{out}/train/train_000000.png')
+    os.symlink(precious, f'{out}/train/train_000000.png')
+    link = f'{out}/train/train_000000.png'
     return _py('tools/misc/make_synthetic_coco.py', out, '--num-train', '2', '--num-val', '1',
                '--image-size', '32', '--overwrite'), \
-        lambda: 'link removed' if not osp.lexists(f'{out}/train/link.png') else 'link kept'
+        lambda: 'link kept' if osp.islink(link) else 'link replaced'
 
 
 def case_evaluator_ann_file_left_behind(w):

@@ -5,12 +5,12 @@ Each check returns problems (one line each) and notes; nothing is built."""
 import json
 import math
 import numbers
-import os
 import os.path as osp
 from typing import Iterator, List, Optional, Tuple
 
 from mmengine.config import Config
 
+from mmattn.utils.config import limit_from_env
 from mmattn.utils.errors import UsageError
 from mmattn.utils.images import check_image_file
 
@@ -104,17 +104,8 @@ ANNOTATION_MARGIN_ENV = 'MMATTN_ANNOTATION_MARGIN'
 
 def annotation_margin() -> float:
     """``ANNOTATION_MARGIN``, or the value of ``MMATTN_ANNOTATION_MARGIN``."""
-    text = os.environ.get(ANNOTATION_MARGIN_ENV)
-    if text is None:
-        return ANNOTATION_MARGIN
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not (math.isfinite(value) and value >= 0):
-        raise UsageError(f'{ANNOTATION_MARGIN_ENV}={text!r} is invalid; expected a number >= 0 '
-                         "(a fraction of the image's larger side)")
-    return value
+    return limit_from_env(ANNOTATION_MARGIN_ENV, ANNOTATION_MARGIN, float, 0,
+                          "a number >= 0 (a fraction of the image's larger side)")
 
 
 def _segmentation_error(seg) -> Optional[str]:

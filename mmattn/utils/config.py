@@ -1,7 +1,9 @@
 """Loading a config: a file, or a package's config named as in ``_base_``."""
+import math
+import os
 import os.path as osp
 import re
-from typing import Optional
+from typing import Callable, Optional
 
 from mmengine.config import Config
 
@@ -91,3 +93,19 @@ def check_option(text: str) -> None:
     if depth or quote:
         raise UsageError(f'--cfg-options {text!r} is invalid: the brackets or quotes of its '
                          'VALUE do not balance, e.g. write KEY="(0,1)" or KEY=[0,1]')
+
+
+def limit_from_env(name: str, default, convert: Callable, minimum, expected: str):
+    """A limit that is a choice: ``default``, or the environment variable
+    ``name`` converted with ``convert`` (``int`` or ``float``); a value that is
+    not a finite number >= ``minimum`` is a UsageError saying ``expected``."""
+    text = os.environ.get(name)
+    if text is None:
+        return default
+    try:
+        value = convert(text)
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value) or value < minimum:
+        raise UsageError(f'{name}={text!r} is invalid; expected {expected}')
+    return value

@@ -9,6 +9,7 @@ from typing import Tuple
 
 import numpy as np
 
+from .config import limit_from_env
 from .errors import UsageError
 
 # The most pixels (width x height) of an image mmattn opens: 2**27, e.g.
@@ -20,17 +21,8 @@ MAX_IMAGE_PIXELS_ENV = 'MMATTN_MAX_IMAGE_PIXELS'
 
 def max_image_pixels() -> int:
     """``MAX_IMAGE_PIXELS``, or the value of ``MMATTN_MAX_IMAGE_PIXELS``."""
-    text = os.environ.get(MAX_IMAGE_PIXELS_ENV)
-    if text is None:
-        return MAX_IMAGE_PIXELS
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise UsageError(f'{MAX_IMAGE_PIXELS_ENV}={text!r} is invalid; expected a positive '
-                         'integer (pixels)')
-    return value
+    return limit_from_env(MAX_IMAGE_PIXELS_ENV, MAX_IMAGE_PIXELS, int, 1,
+                          'a positive integer (pixels)')
 
 
 def pixel_limit_problem(width: int, height: int, shown: str) -> str:

@@ -3,9 +3,11 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmdet.models.backbones.resnet import Bottleneck
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmattn.models.backbones import EPSANet
+from mmattn.models.backbones.epsanet import EPSABottleneck
 from _helpers import randomise_bn
 
 
@@ -202,6 +204,27 @@ def test_missing_pretrained_file_is_a_clear_error_not_a_download():
                                               r"does not exist.*no official EPSANet weights.*"
                                               r"--cfg-options"):
         model.init_weights()
+
+
+def test_block_forward_is_mmdets_bottleneck_forward_plugins_included():
+    """EPSABottleneck writes mmdet's Bottleneck.forward out (to checkpoint it
+    its own way): the two give the same output, plugins at all three places
+    and a downsample included, and ``with_cp`` keeps mmdet's meaning."""
+    torch.manual_seed(0)
+    plugins = [dict(cfg=dict(type='ContextBlock', ratio=1 / 4), position='after_conv1'),
+               dict(cfg=dict(type='SqueezeExcitation'), position='after_conv2'),
+               dict(cfg=dict(type='CBAM'), position='after_conv3')]
+    model = EPSANet(depth=50, norm_eval=False, plugins=[dict(p, stages=(True,) * 4)
+                                                        for p in plugins], with_cp=True)
+    randomise_bn(model)
+    model.eval()
+    block = model.layer2[0]
+    assert block.with_plugins and block.downsample is not None and block.with_cp
+    x = torch.randn(2, 256, 16, 16, dtype=torch.float64)
+    block.double()
+    with torch.no_grad():
+        torch.testing.assert_close(block(x), Bottleneck.forward(block, x), rtol=0, atol=0)
+    assert all(b.with_cp for b in model.modules() if isinstance(b, EPSABottleneck))
 
 
 def test_with_cp_updates_bn_statistics_once_per_step():

@@ -9,9 +9,9 @@ from mmdet.models.backbones.resnet import Bottleneck, ResNet
 
 from mmattn.registry import register
 from ..layers import PyramidSqueezeAttention
+from ..utils.activation_checkpoint import checkpoint_keeping_norm_stats, is_training_step
 from ..utils.arguments import check_stage_arguments
-from ..utils.conv_bn_folding import FoldedConvBNCache, conv_bn
-from ..utils.forward_plan import FastPathsMixin, ForwardPlan, plan_forward, run_block
+from ..utils.channels_last import as_nchw, in_compute_layout, init_channels_last
 from .pretrained import PretrainedWeightsMixin, split_pretrained
 
 
@@ -19,50 +19,45 @@ class EPSABottleneck(Bottleneck):
     """mmdet's ResNet bottleneck with its 3x3 ``conv2`` replaced by PSA
     (the official ``EPSABlock``). The stride sits on PSA's convolutions
     (``style='pytorch'``); everything else (norms, plugins, zero-init of the
-    last norm) is mmdet's, and so is the forward, except at inference, where
-    the conv-BN pairs run folded (``conv_bn_folding``; the BN after PSA stays
-    a BN). ``with_cp`` is ``checkpointed`` here and handed to mmdet's block as
-    False: mmdet's checkpoint would update BN statistics a second time during
-    the recomputation, ``run_block`` does not.
+    last norm, ``with_cp``) is mmdet's. The forward is mmdet's
+    ``Bottleneck.forward`` (``tests/test_epsanet.py`` holds the two equal,
+    plugins included) except under ``with_cp``: the recomputation leaves the
+    BatchNorm statistics as the first forward left them, where mmdet's
+    updates them twice, and every training step is checkpointed
+    (``activation_checkpoint``).
     """
 
     def __init__(self, inplanes: int, planes: int,
                  psa_kernels: Sequence[int] = (3, 5, 7, 9),
                  psa_groups: Sequence[int] = (1, 4, 8, 16),
-                 psa_rd_ratio: float = 1 / 16, with_cp: bool = False, **kwargs) -> None:
-        super().__init__(inplanes, planes, with_cp=False, **kwargs)
-        self.checkpointed = with_cp
+                 psa_rd_ratio: float = 1 / 16, **kwargs) -> None:
+        super().__init__(inplanes, planes, **kwargs)
         self.conv2 = PyramidSqueezeAttention(
             planes, planes, stride=self.conv2_stride, kernels=psa_kernels,
             groups=psa_groups, rd_ratio=psa_rd_ratio)
-        self.folded = FoldedConvBNCache()
+
+    def _residual_sum(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.norm1(self.conv1(x)))
+        if self.with_plugins:
+            out = self.forward_plugin(out, self.after_conv1_plugin_names)
+        out = self.relu(self.norm2(self.conv2(out)))
+        if self.with_plugins:
+            out = self.forward_plugin(out, self.after_conv2_plugin_names)
+        out = self.norm3(self.conv3(out))
+        if self.with_plugins:
+            out = self.forward_plugin(out, self.after_conv3_plugin_names)
+        identity = x if self.downsample is None else self.downsample(x)
+        return out + identity
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        plan = plan_forward(self, x, self.checkpointed, self.folded.enabled)
-        if plan.fold and not self.with_plugins:
-            return self._forward_folded(x, plan)
-        return run_block(self, super().forward, x, plan)
-
-    def _forward_folded(self, x: torch.Tensor, plan: ForwardPlan) -> torch.Tensor:
-        """mmdet's ``Bottleneck`` forward without plugins, each conv-BN pair
-        through ``conv_bn``."""
-        out = self.relu(conv_bn(self.conv1, self.norm1, x, self.folded, plan.fold))
-        out = self.relu(self.norm2(self.conv2(out)))
-        out = conv_bn(self.conv3, self.norm3, out, self.folded, plan.fold)
-        identity = x
-        if self.downsample is not None:
-            if isinstance(self.downsample, nn.Sequential) and len(self.downsample) == 2:
-                identity = conv_bn(self.downsample[0], self.downsample[1], x, self.folded,
-                                   plan.fold)
-            else:
-                identity = self.downsample(x)
-        out += identity
-        return self.relu(out)
+        if not (self.with_cp and is_training_step(self)):
+            return self.relu(self._residual_sum(x))
+        return self.relu(checkpoint_keeping_norm_stats(self._residual_sum, x, module=self))
 
 
 @register(root=True)  # every codebase's scope (mmseg, mmpretrain...) finds it
 @register()
-class EPSANet(FastPathsMixin, PretrainedWeightsMixin, ResNet):
+class EPSANet(PretrainedWeightsMixin, ResNet):
     """EPSANet-50/101 with mmdet's backbone contract.
 
     State-dict names equal the official model's (torchvision ResNet names plus
@@ -83,11 +78,6 @@ class EPSANet(FastPathsMixin, PretrainedWeightsMixin, ResNet):
             faster so, in training too; docs/benchmarks.md), returning NCHW feature
             maps; numerically the same function. ``'auto'``: NHWC except for
             CPU training steps (as VoVNet's default); False: never.
-        fold_conv_bn: for inference (eval BNs, autograd off), run each conv-BN
-            pair (all but the BN after PSA) as one convolution with folded
-            weights, cached (one more copy of the conv weights in memory) and
-            refolded when a source changes; within float rounding of the plain
-            forward. False: plain modules.
         Everything else: as mmdet's ``ResNet`` (``out_indices``,
         ``frozen_stages``, ``norm_cfg``, ``norm_eval``, ``with_cp``,
         ``zero_init_residual``, ``plugins``, ``init_cfg``...). ``dcn`` and
@@ -103,7 +93,6 @@ class EPSANet(FastPathsMixin, PretrainedWeightsMixin, ResNet):
                  psa_groups: Sequence[int] = (1, 4, 8, 16),
                  psa_rd_ratio: float = 1 / 16,
                  channels_last: Union[bool, str] = True,
-                 fold_conv_bn: bool = True,
                  num_stages: int = 4,
                  out_indices: Sequence[int] = (0, 1, 2, 3),
                  frozen_stages: int = -1,
@@ -141,12 +130,16 @@ class EPSANet(FastPathsMixin, PretrainedWeightsMixin, ResNet):
                          frozen_stages=frozen_stages, dilations=dilations,
                          strides=strides, stage_with_dcn=stage_with_dcn[:num_stages],
                          dcn=None, **kwargs)
-        self.init_fast_paths(self.with_cp, channels_last, fold_conv_bn)
+        init_channels_last(self, channels_last)
 
-    def forward_planned(self, x: torch.Tensor, plan: ForwardPlan) -> Tuple[torch.Tensor, ...]:
-        """mmdet's ``ResNet.forward``: the blocks plan their own checkpointing
-        and folding (the stem's conv-BN pair is not folded)."""
-        return ResNet.forward(self, x)
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """mmdet's ``ResNet.forward`` in the layout ``channels_last`` asks for;
+        NCHW feature maps."""
+        return as_nchw(super().forward(in_compute_layout(self, x)))
+
+    def train(self, mode: bool = True) -> 'EPSANet':
+        super().train(mode)  # mmdet's ResNet.train returns None; nn.Module's returns self
+        return self
 
     def make_res_layer(self, **kwargs):
         return super().make_res_layer(psa_kernels=self.psa_kernels,

@@ -2,7 +2,7 @@
 Instance Segmentation", CVPR 2020), as in ``youngwanLEE/vovnet-detectron2:
 vovnet/vovnet.py``."""
 from collections import OrderedDict
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -13,9 +13,9 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmattn.registry import register
 from ..layers import EffectiveSqueezeExcitation
+from ..utils.activation_checkpoint import checkpoint_keeping_norm_stats, is_training_step
 from ..utils.arguments import check_choice, check_stage_arguments
-from ..utils.conv_bn_folding import FoldedConvBNCache, conv_bn, sequential_folding
-from ..utils.forward_plan import FastPathsMixin, ForwardPlan, plan_forward, run_block
+from ..utils.channels_last import as_nchw, in_compute_layout, init_channels_last, weights_for_mode
 from .pretrained import PretrainedWeightsMixin
 
 # The seven official specs: stem widths, per-stage 3x3 widths, per-stage output
@@ -92,19 +92,17 @@ class OSABlock(nn.Module):
         self.concat = nn.Sequential(OrderedDict(_conv_norm_relu(
             f'{name}_concat', in_ch + num_layers * stage_ch, out_ch, 1, 1, norm_cfg)))
         self.ese = EffectiveSqueezeExcitation(out_ch) if with_ese else None
-        self.folded = FoldedConvBNCache()
 
-    def _fuse(self, pieces: List[torch.Tensor], plan: ForwardPlan) -> torch.Tensor:
-        """The 1x1 conv over the concatenated pieces. When checkpointed, and
-        in CPU training steps, it is computed as the sum of per-piece 1x1
-        convs (the weight's channel slices): the same function, but neither
-        the concatenation nor its gradient is ever materialised. That bounds
-        the peak memory of a checkpointed block's recomputation and, on CPUs,
-        saves mapping fresh pages for those large tensors (docs/benchmarks.md)."""
+    def _fuse(self, pieces: List[torch.Tensor], per_piece: bool) -> torch.Tensor:
+        """The 1x1 conv-norm-ReLU over the concatenated pieces. ``per_piece``:
+        the conv as the sum of per-piece 1x1 convs (the weight's channel
+        slices), the same function without ever materialising the
+        concatenation or its gradient. That bounds the peak memory of a
+        checkpointed block's recomputation and, on CPUs, saves mapping fresh
+        pages for those large tensors (docs/benchmarks.md)."""
         conv, norm, relu = self.concat
-        cpu_training_step = plan.training_step and pieces[0].device.type == 'cpu'
-        if not (plan.checkpoint or cpu_training_step):
-            return relu(conv_bn(conv, norm, torch.cat(pieces, dim=1), self.folded, plan.fold))
+        if not per_piece:
+            return relu(norm(conv(torch.cat(pieces, dim=1))))
         out, start = None, 0
         for piece in pieces:
             width = piece.shape[1]
@@ -113,28 +111,31 @@ class OSABlock(nn.Module):
             start += width
         return relu(norm(out))
 
-    def _forward(self, x: torch.Tensor, plan: ForwardPlan) -> torch.Tensor:
-        # Conv-norm pairs run folded where planned (inference; see
-        # models/utils/conv_bn_folding.py), else as the modules they are.
+    def _block(self, x: torch.Tensor, per_piece: bool) -> torch.Tensor:
         outputs = [x]
-        y = x if self.conv_reduction is None else \
-            sequential_folding(self.conv_reduction, x, self.folded, plan.fold)
+        y = x if self.conv_reduction is None else self.conv_reduction(x)
         for layer in self.layers:
-            y = sequential_folding(layer, y, self.folded, plan.fold)
+            y = layer(y)
             outputs.append(y)
-        y = self._fuse(outputs, plan)
+        y = self._fuse(outputs, per_piece)
         if self.ese is not None:
             y = self.ese(y)
         return y + x if self.identity else y
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        plan = plan_forward(self, x, self.with_cp, self.folded.enabled)
-        return run_block(self, lambda t: self._forward(t, plan), x, plan)
+        """The block; checkpointed in training steps under ``with_cp``,
+        BatchNorm statistics updated once."""
+        training_step = is_training_step(self)
+        checkpointed = self.with_cp and training_step
+        per_piece = checkpointed or (training_step and x.device.type == 'cpu')
+        if not checkpointed:
+            return self._block(x, per_piece)
+        return checkpoint_keeping_norm_stats(lambda t: self._block(t, per_piece), x, module=self)
 
 
 @register(root=True)  # every codebase's scope (mmseg, mmpretrain...) finds it
 @register()
-class VoVNet(FastPathsMixin, PretrainedWeightsMixin, BaseModule):
+class VoVNet(PretrainedWeightsMixin, BaseModule):
     """VoVNetV2-eSE backbone with mmdet's backbone contract.
 
     Args:
@@ -157,12 +158,8 @@ class VoVNet(FastPathsMixin, PretrainedWeightsMixin, BaseModule):
         channels_last: compute in NHWC, returning NCHW feature maps;
             numerically the same function. ``'auto'`` (default): NHWC except
             for CPU training steps, where oneDNN's NHWC backward of dense 3x3
-            convs is slower (weights then stay NCHW); True: always (weights
-            stored NHWC); False: never.
-        fold_conv_bn: for inference (eval BNs, autograd off), run each conv-BN
-            pair as one convolution with folded weights, cached (one more copy
-            of the conv weights in memory) and refolded when a source changes;
-            within float rounding of the plain forward. False: plain modules.
+            convs is slower (weights stored NCHW in train mode, NHWC in eval
+            mode); True: always (weights stored NHWC); False: never.
         dcn, stage_with_dcn: deformable 3x3 convs in chosen stages (as
             centermask2), e.g. ``dcn=dict(type='DCNv2', deform_groups=1),
             stage_with_dcn=(False, True, True, True)``; with ``dcn`` and no
@@ -189,7 +186,6 @@ class VoVNet(FastPathsMixin, PretrainedWeightsMixin, BaseModule):
                  norm_eval: bool = True,
                  with_cp: bool = False,
                  channels_last: Union[bool, str] = 'auto',
-                 fold_conv_bn: bool = True,
                  dcn: Optional[dict] = None,
                  stage_with_dcn: Optional[Sequence[bool]] = None,
                  init_cfg=None) -> None:
@@ -247,8 +243,8 @@ class VoVNet(FastPathsMixin, PretrainedWeightsMixin, BaseModule):
             self.add_module(f'stage{stage_num}', stage)
             self.stage_names.append(f'stage{stage_num}')
             in_ch = spec['out_channels'][i]
-        self.folded = FoldedConvBNCache()  # the stem's conv-BN pairs
-        self.init_fast_paths(with_cp, channels_last, fold_conv_bn)
+        self.with_cp = with_cp
+        init_channels_last(self, channels_last)
         self._freeze_stages()
 
     @classmethod
@@ -314,18 +310,25 @@ class VoVNet(FastPathsMixin, PretrainedWeightsMixin, BaseModule):
                 f'train from scratch: --cfg-options {cfg_path}.init_cfg=None '
                 f'{cfg_path}.frozen_stages=-1 {cfg_path}.norm_eval=False']
 
-    def forward_planned(self, x: torch.Tensor, plan: ForwardPlan) -> List[torch.Tensor]:
-        x = run_block(self.stem, lambda t: sequential_folding(self.stem, t, self.folded,
-                                                              plan.fold), x, plan)
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """The feature maps of ``out_indices`` (NCHW), computed in the layout
+        ``channels_last`` asks for; the stem is checkpointed under ``with_cp``
+        like the blocks."""
+        x = in_compute_layout(self, x)
+        if self.with_cp and is_training_step(self):
+            x = checkpoint_keeping_norm_stats(self.stem, x, module=self.stem)
+        else:
+            x = self.stem(x)
         outs = []
         for i, name in enumerate(self.stage_names):
             x = getattr(self, name)(x)
             if i in self.out_indices:
                 outs.append(x)
-        return outs
+        return as_nchw(outs)
 
     def train(self, mode: bool = True) -> 'VoVNet':
         super().train(mode)
+        weights_for_mode(self, mode)
         self._freeze_stages()
         if mode and self.norm_eval:
             for m in self.modules():

@@ -16,6 +16,15 @@ import torch.utils.checkpoint as cp
 from torch.nn.modules.batchnorm import _BatchNorm
 
 
+def is_training_step(module: nn.Module) -> bool:
+    """Whether this call of ``module`` is a training step (train mode, autograd
+    on): when a ``with_cp`` module checkpoints. Unlike mmdet's blocks, which
+    also need an input that requires grad (their reentrant checkpoint does), a
+    block after frozen stages is checkpointed too: the non-reentrant
+    checkpoint used here handles inputs without grad."""
+    return module.training and torch.is_grad_enabled()
+
+
 @contextlib.contextmanager
 def _norm_stats_restored(module: nn.Module) -> Iterator[None]:
     saved = [(m, {name: buf.clone() for name, buf in m.named_buffers(recurse=False)})

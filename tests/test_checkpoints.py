@@ -11,7 +11,7 @@ import torch
 from mmengine.logging import HistoryBuffer
 
 from mmattn.engine import find_latest_valid_checkpoint
-from mmattn.utils.checkpoint import SkippedObject, load_checkpoint_file, numpy_safe_globals
+from mmattn.utils.checkpoint import SkippedObject, load_checkpoint_file
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -85,15 +85,6 @@ def test_importing_mmattn_changes_no_torch_load_setting():
             'print("unchanged")')
     proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
     assert proc.returncode == 0 and 'unchanged' in proc.stdout, proc.stderr[-2000:]
-
-
-def test_numpy_safe_globals_is_scoped(tmp_path):
-    path = tmp_path / 'numpy.pth'
-    torch.save({'history': np.arange(3.0)}, path)
-    with numpy_safe_globals():
-        assert np.array_equal(torch.load(path, weights_only=True)['history'], np.arange(3.0))
-    with pytest.raises(Exception, match='Weights only load failed'):
-        torch.load(path, weights_only=True)
 
 
 def test_runner_checkpoint_hook_makes_plain_weights_only_checkpoints():

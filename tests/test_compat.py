@@ -34,17 +34,22 @@ def test_tensor_rebuilders_are_what_torch_pickles_name(tmp_path):
     assert named and named <= set(rebuilders), (named, globals_named)
 
 
-def test_module_hooks_are_seen():
-    conv = nn.Conv2d(1, 1, 1)
-    assert not compat.module_hooked(conv) and not compat.global_module_hooks_present()
-    handle = conv.register_forward_hook(lambda *a: None)
-    assert compat.module_hooked(conv)
-    handle.remove()
-    handle = nn.modules.module.register_module_forward_hook(lambda *a: None)
-    try:
-        assert compat.global_module_hooks_present()
-    finally:
-        handle.remove()
+def test_coco_instances_is_mmdets_filter():
+    """mmdet's CocoDataset.parse_data_info, as the pre-flight calls it:
+    ignored, off-image, zero-area and sub-pixel boxes are skipped, crowds kept
+    with ignore_flag 1, polygons passed on."""
+    image = {'id': 7, 'file_name': 'a.jpg', 'width': 100, 'height': 80}
+    polygon = [[0, 0, 1, 1, 2, 0]]
+    anns = [dict(id=1, bbox=[10, 10, 20, 20], area=400, category_id=3, segmentation=polygon),
+            dict(id=2, bbox=[10, 10, 20, 20], area=400, category_id=3, iscrowd=1),
+            dict(id=3, bbox=[10, 10, 20, 20], area=400, category_id=3, ignore=1),
+            dict(id=4, bbox=[200, 10, 20, 20], area=400, category_id=3),
+            dict(id=5, bbox=[10, 10, 0.5, 20], area=10, category_id=3),
+            dict(id=6, bbox=[10, 10, 20, 20], area=0, category_id=3)]
+    instances = compat.coco_instances(image, anns, [3])
+    assert [(i['bbox'], i['ignore_flag']) for i in instances] == [
+        ([10, 10, 30, 30], 0), ([10, 10, 30, 30], 1)]
+    assert instances[0]['mask'] == polygon and instances[0]['bbox_label'] == 0
 
 
 def test_rename_children_keeps_order_and_modules():

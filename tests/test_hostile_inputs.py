@@ -455,9 +455,11 @@ def test_a_second_run_into_a_busy_work_dir_is_one_message(data_options, tmp_path
                        '--cfg-options', *data_options]) == 0
 
 
-def test_evaluator_annotation_file_left_behind_names_the_option(data_options, tmp_path, capsys):
+def test_evaluator_annotation_file_left_behind_names_the_option(
+        data_options, tmp_path, capsys, monkeypatch):
     from mmattn.cli.test import main as test_main
     options = [o for o in data_options if not o.startswith('test_evaluator')]
+    monkeypatch.chdir(tmp_path)  # a folder without the config's data/ (a clone may hold it)
     assert test_main([DEMO, 'x.pth', '--preflight', '--cfg-options', *options]) == 2
     text = capsys.readouterr().err
     assert ("test_evaluator.ann_file 'data/synthetic_coco/annotations/instances_val.json' "

@@ -12,7 +12,6 @@ from typing import List, Optional
 
 from .command import CommandParser, add_common_args, add_config_and_checkpoint, run_command
 from .distributed import setup_distributed
-from .train import default_work_dir
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     import mmattn  # noqa: F401
     from mmattn.engine import add_hook, build_runner  # (here: see mmattn/cli/__init__.py)
     from mmattn.preflight import preflight
-    from mmattn.utils.config import load_config
+    from mmattn.utils.config import default_work_dir, load_config
     from mmattn.utils.errors import UsageError
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
     default_work_dir(cfg, args.config)

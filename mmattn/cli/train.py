@@ -11,11 +11,7 @@ message before anything is built (``mmattn.preflight``).
 """
 import argparse
 import contextlib
-import os.path as osp
 from typing import List, Optional
-
-from mmengine.config import Config
-from mmengine.logging import print_log
 
 from .command import CommandParser, add_common_args, is_first_process, run_command
 from .distributed import setup_distributed
@@ -37,29 +33,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def default_work_dir(cfg: Config, config_path: str) -> None:
-    if cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
-
-
-def _resolve_resume(cfg: Config, resume: Optional[str]) -> Optional[str]:
-    """Set up ``--resume``; returns the checkpoint it will load, if any."""
-    from mmattn.engine import find_latest_valid_checkpoint
-    if resume is None:
-        return None
-    if resume == 'auto':
-        path = find_latest_valid_checkpoint(cfg.work_dir)
-        if path is None:
-            print_log(f'--resume: no complete checkpoint in {cfg.work_dir}; starting from scratch',
-                      logger='current')
-            return None
-    else:
-        path = resume
-    cfg.resume = True
-    cfg.load_from = path
-    return path
-
-
 def run(args: argparse.Namespace) -> int:
     import torch
 
@@ -67,9 +40,10 @@ def run(args: argparse.Namespace) -> int:
     # loading torch, mmdet and every registered model (see mmattn/cli/__init__.py)
     import mmattn  # noqa: F401  (registers mmattn and the `mmattn::` config scope)
     from mmattn.engine import add_hook, build_runner
+    from mmattn.engine.latest_checkpoint import resume_from
     from mmattn.engine.work_dir_lock import hold_work_dir, work_dir_problem
     from mmattn.preflight import preflight
-    from mmattn.utils.config import load_config
+    from mmattn.utils.config import default_work_dir, load_config
     from mmattn.utils.errors import UsageError
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
     default_work_dir(cfg, args.config)
@@ -89,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     busy = work_dir_problem(cfg.work_dir) if is_first_process() else None
     if busy:
         raise UsageError(busy)
-    resumed = _resolve_resume(cfg, args.resume)
+    resumed = resume_from(cfg, args.resume)
     if resumed is not None:
         preflight(cfg, ['train_dataloader', 'val_dataloader'], resumed, 'resume')
     else:

@@ -9,7 +9,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 from mmattn.registry import register
-from mmattn.utils.checkpoint import check_fit, numpy_safe_globals, state_dict_of
+from mmattn.utils.checkpoint import check_fit, state_dict_of
 from mmattn.utils.staged_writes import publish
 from .compile_steps import compile_step
 from .hooks import SafeCheckpointHook
@@ -31,9 +31,7 @@ class SafeCheckpointRunner(Runner):
       (``allow_partial_checkpoint=True`` in the config, ``--allow-partial``,
       accepts part of the model, except for resuming);
     * ``SafeCheckpointHook`` is always registered, so checkpoints load with
-      torch >= 2.6's ``weights_only=True`` (on ``--resume`` too); checkpoints
-      written by mmattn 0.1, which kept numpy arrays, load with numpy allowed for
-      the duration of the load only;
+      torch >= 2.6's ``weights_only=True`` (on ``--resume`` too);
     * ``compile=True`` (or a dict of ``torch.compile`` options) in the config
       compiles the test and validation steps as well as the training step;
       ``compile=dict(modules=['backbone', 'neck'])`` compiles only those
@@ -85,8 +83,7 @@ class SafeCheckpointRunner(Runner):
         return super().test()
 
     def load_checkpoint(self, filename: str, *args, **kwargs):
-        with numpy_safe_globals():
-            checkpoint = super().load_checkpoint(filename, *args, **kwargs)
+        checkpoint = super().load_checkpoint(filename, *args, **kwargs)
         purpose = self._load_purpose
         model = self.model.module if is_model_wrapper(self.model) else self.model
         what = '--resume checkpoint' if purpose == 'resume' else 'checkpoint'
@@ -97,8 +94,7 @@ class SafeCheckpointRunner(Runner):
     def resume(self, *args, **kwargs) -> None:
         purpose, self._load_purpose = self._load_purpose, 'resume'
         try:
-            with numpy_safe_globals():
-                return super().resume(*args, **kwargs)
+            return super().resume(*args, **kwargs)
         finally:
             self._load_purpose = purpose
 

@@ -10,6 +10,7 @@ from typing import Iterator, List, Optional, Tuple
 
 from mmengine.config import Config
 
+from mmattn.utils.compat import coco_instances
 from mmattn.utils.config import limit_from_env
 from mmattn.utils.errors import UsageError
 from mmattn.utils.images import check_image_file
@@ -165,16 +166,24 @@ def _annotation_name(ann, index: int) -> str:
     return f'annotations[{index}] (id {ann["id"]!r})' if has_id else f'annotations[{index}]'
 
 
-def _trainable(ann: dict, with_mask: bool) -> bool:
-    """Whether mmdet trains on this annotation (CocoDataset's filter, and a
-    polygon of at least 3 points where masks are learnt)."""
-    _, _, w, h = ann['bbox']
-    if ann.get('ignore') or ann.get('iscrowd') or ann['area'] <= 0 or w < 1 or h < 1:
-        return False
-    seg = ann.get('segmentation')
-    if with_mask and isinstance(seg, list):
-        return any(len(p) >= 6 and len(p) % 2 == 0 for p in seg)
-    return True
+def _trainable_count(data: dict, with_mask: bool) -> int:
+    """How many annotations mmdet trains on: those ``CocoDataset`` keeps
+    (its own filter, ``compat.coco_instances``) that are not crowd regions,
+    and, where masks are learnt, have a polygon of at least 3 points (else
+    mmdet's ``LoadAnnotations`` ignores them)."""
+    by_image: dict = {}
+    for ann in data['annotations']:
+        by_image.setdefault(ann['image_id'], []).append(ann)
+    category_ids = [c['id'] for c in data['categories']]
+    count = 0
+    for image in data['images']:
+        for instance in coco_instances(image, by_image.get(image['id'], []), category_ids):
+            mask = instance.get('mask')
+            if instance['ignore_flag'] or (with_mask and isinstance(mask, list) and not any(
+                    len(p) >= 6 and len(p) % 2 == 0 for p in mask)):
+                continue
+            count += 1
+    return count
 
 
 def coco_problems(loader: str, ann_path: str, data, needs_annotations: bool,
@@ -222,8 +231,9 @@ def coco_problems(loader: str, ann_path: str, data, needs_annotations: bool,
     if problems or loader != 'train_dataloader':
         return problems, []
     anns = data['annotations']
-    trainable = sum(_trainable(ann, with_mask) for ann in anns)
-    reasons = ('boxes under 1 pixel or of zero area, crowd or ignored regions'
+    trainable = _trainable_count(data, with_mask)
+    reasons = ('boxes under 1 pixel, of zero area or outside their image, crowd or ignored '
+               'regions'
                + (', polygons of fewer than 3 points' if with_mask else ''))
     if anns and not trainable:
         return [f'{shown}: none of its {len(anns)} annotations can be trained on ({reasons}); '

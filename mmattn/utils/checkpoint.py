@@ -19,11 +19,9 @@ pickle may not declare a record longer than the file.
 Also here: what a file is (``checkpoint_format``, which the commands' pre-flight
 runs), whether a zip checkpoint is whole (``is_complete_checkpoint``), the
 weights in any of the usual wrappings (``state_dict_of``), the one rule for
-whether weights fit a model (``check_fit``, by purpose), and
-``numpy_safe_globals`` for ``torch.load``'s own ``weights_only`` mode.
+whether weights fit a model (``check_fit``, by purpose).
 """
 import collections
-import contextlib
 import io
 import mmap
 import os
@@ -36,7 +34,7 @@ import types
 import warnings
 import zipfile
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -47,7 +45,7 @@ from .errors import CheckpointError
 
 __all__ = ['CheckpointError', 'PURPOSES', 'SkippedObject', 'StateDictFit', 'check_fit',
            'checkpoint_format', 'is_complete_checkpoint', 'load_checkpoint_file',
-           'new_weight_prefixes', 'numpy_safe_globals', 'read_checkpoint', 'state_dict_of',
+           'new_weight_prefixes', 'read_checkpoint', 'state_dict_of',
            'verify_checkpoint']
 
 
@@ -624,16 +622,3 @@ def check_fit(model: nn.Module, weights: Mapping[str, torch.Tensor], *, purpose:
     raise CheckpointError(f'{shown} does not fit the model of this config: {fit.summary()}.'
                           f'{why or " Is it a checkpoint of this config?"}'
                           f'{_PARTIAL_HINT[purpose]}')
-
-
-# -------------------------------------------------------- torch's weights_only
-@contextlib.contextmanager
-def numpy_safe_globals() -> Iterator[None]:
-    """Within the block, ``torch.load(weights_only=True)`` accepts numpy arrays
-    and scalars too; nothing else changes, and nothing outlives the block."""
-    context = getattr(torch.serialization, 'safe_globals', None)  # torch >= 2.5
-    if context is None:
-        yield
-        return
-    with context(list(_numpy_globals().values())):
-        yield

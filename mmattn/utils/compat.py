@@ -43,19 +43,6 @@ def torch_tensor_rebuilders() -> Dict[str, Callable]:
     return {name: getattr(torch._utils, name) for name in names if hasattr(torch._utils, name)}
 
 
-def global_module_hooks_present() -> bool:
-    """Whether any forward (pre-)hook is registered for every module
-    (``torch.nn.modules.module.register_module_forward_hook``)."""
-    from torch.nn.modules import module as module_hooks
-    return bool(getattr(module_hooks, '_global_forward_hooks', None)
-                or getattr(module_hooks, '_global_forward_pre_hooks', None))
-
-
-def module_hooked(module: nn.Module) -> bool:
-    """Whether ``module`` has forward (pre-)hooks of its own."""
-    return bool(module._forward_hooks or module._forward_pre_hooks)
-
-
 def rename_children(module: nn.Module, rename: Callable[[str], str]) -> None:
     """Rename ``module``'s direct children in place, keeping their order."""
     module._modules = type(module._modules)(
@@ -81,6 +68,20 @@ def walk_registry_children(registry) -> Iterator[object]:
     for child in registry_children(registry).values():
         yield child
         yield from walk_registry_children(child)
+
+
+def coco_instances(image: dict, annotations: list, category_ids: list) -> list:
+    """The instances mmdet's ``CocoDataset`` makes of one image's annotations
+    (its ``parse_data_info``, run as is: skipped annotations are absent,
+    crowd regions have ``ignore_flag`` 1); ``image`` is a COCO image record."""
+    from types import SimpleNamespace
+
+    from mmdet.datasets import CocoDataset
+    dataset = SimpleNamespace(  # the attributes parse_data_info reads
+        data_prefix={'img': ''}, seg_map_suffix='.png', return_classes=False, metainfo={},
+        cat_ids=list(category_ids), cat2label={c: i for i, c in enumerate(category_ids)})
+    raw = {'raw_img_info': dict(image, img_id=image['id']), 'raw_ann_info': annotations}
+    return CocoDataset.parse_data_info(dataset, raw)['instances']
 
 
 def mmengine_compile_step(runner, target: str) -> None:

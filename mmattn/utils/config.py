@@ -70,6 +70,13 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
 _KEY = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$')
 
 
+def default_work_dir(cfg: Config, config_path: str) -> None:
+    """mmdet's default: ``./work_dirs/<config name>`` unless the config or
+    ``--work-dir`` set one."""
+    if cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+
+
 def check_option(text: str) -> None:
     """Raise UsageError unless ``text`` is a ``KEY=VALUE`` override with a
     dotted key and a value whose brackets and quotes balance."""

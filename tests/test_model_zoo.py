@@ -1,6 +1,7 @@
 """OpenMMLab model-zoo conventions: every config family has a ``metafile.yml``
-listed in ``mmattn/.mim/model-index.yml``, and openmim, run against an
-installed (non-editable) mmattn, finds every model and trains and tests one."""
+listed in ``mmattn/.mim/model-index.yml``, and openmim finds every model and
+trains and tests one, both with the README's own install (editable, what
+``tools/setup_env.sh`` did to this environment) and with a non-editable one."""
 import ast
 import glob
 import os
@@ -14,7 +15,7 @@ import yaml
 from mmattn.datasets.synthetic import make_synthetic_coco
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-FAMILIES = ('epsanet', 'vovnet', 'centermask', 'attention')
+FAMILIES = ('epsanet', 'vovnet', 'centermask', 'attention', 'demo')
 
 
 def _metafile_models():
@@ -40,7 +41,7 @@ def test_every_user_config_is_in_a_metafile_and_every_metafile_config_exists():
     listed = {m['Config'] for m in models.values()}
     for config in listed:
         assert osp.isfile(osp.join(REPO, config)), config
-    # the configs users train (not _base_ fragments, not the synthetic demos)
+    # the configs users train (not _base_ fragments) and the synthetic demos
     shipped = {osp.relpath(p, REPO) for family in FAMILIES
                for p in glob.glob(osp.join(REPO, 'configs', family, '**', '*.py'),
                                   recursive=True)}
@@ -54,15 +55,34 @@ def test_every_user_config_is_in_a_metafile_and_every_metafile_config_exists():
 
 
 def _mim(args, installed, cwd, timeout=600):
-    env = dict(os.environ, PYTHONPATH=str(installed), OMP_NUM_THREADS='2',
-               PYTHONWARNINGS='ignore')
+    """openmim, run outside the clone, with the environment's own mmattn
+    (``installed`` None: the README's install) or the non-editable copy."""
+    env = dict(os.environ, OMP_NUM_THREADS='2', PYTHONWARNINGS='ignore')
+    env.pop('PYTHONPATH', None)
+    if installed is not None:
+        env['PYTHONPATH'] = str(installed)
     return subprocess.run([sys.executable, '-m', 'mim', *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.fixture(params=['readme-install', 'non-editable'])
+def install(request):
+    """The mmattn openmim sees: None for the environment's own (the
+    README's editable install), else the path of the non-editable copy."""
+    if request.param == 'readme-install':
+        return None
+    return request.getfixturevalue('installed')
+
+
+def _package_root(installed) -> str:
+    return osp.join(str(installed), 'mmattn') if installed is not None else \
+        osp.join(REPO, 'mmattn')
+
+
 @pytest.mark.slow
-def test_mim_search_lists_every_metafile_model(installed, tmp_path):
+def test_mim_search_lists_every_metafile_model(install, tmp_path):
     pytest.importorskip('mim', reason='openmim (tests extra) is not installed')
+    installed = install
     proc = _mim(['search', 'mmattn', '--valid-config'], installed, tmp_path)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     listing = proc.stdout.split('valid config ids:', 1)[-1].strip()
@@ -89,8 +109,9 @@ model = dict(test_cfg=dict(rcnn=dict(score_thr=0.0)))  # a 1-iteration model sco
 
 
 @pytest.mark.slow
-def test_mim_train_and_test_run_our_tools(installed, tmp_path):
+def test_mim_train_and_test_run_our_tools(install, tmp_path):
     pytest.importorskip('mim', reason='openmim (tests extra) is not installed')
+    installed = install
     make_synthetic_coco(str(tmp_path / 'data' / 'synthetic_coco'), num_train=4, num_val=2,
                         image_size=64, min_side=12, max_side=32, empty_fraction=0.0, seed=1)
     (tmp_path / 'one_iter.py').write_text(MIM_CONFIG)
@@ -100,7 +121,7 @@ def test_mim_train_and_test_run_our_tools(installed, tmp_path):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
     # mim ran the installed package's own tools/train.py
-    script = osp.join(str(installed), 'mmattn', '.mim', 'tools', 'train.py')
+    script = osp.join(_package_root(installed), '.mim', 'tools', 'train.py')
     assert f'Training command is {sys.executable} {script} one_iter.py' in out, out[-4000:]
     checkpoint = tmp_path / 'work_dirs' / 'mim' / 'iter_1.pth'
     assert checkpoint.is_file()
@@ -109,7 +130,7 @@ def test_mim_train_and_test_run_our_tools(installed, tmp_path):
                  '--work-dir', 'work_dirs/mim_test'], installed, tmp_path)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
-    script = osp.join(str(installed), 'mmattn', '.mim', 'tools', 'test.py')
+    script = osp.join(_package_root(installed), '.mim', 'tools', 'test.py')
     assert f'Testing command is {sys.executable} {script} one_iter.py {checkpoint}' in out, \
         out[-4000:]
     # both val images, in one batch, through the config's CocoMetric

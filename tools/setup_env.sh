@@ -7,7 +7,7 @@
 #   bash tools/setup_env.sh --tests      # + pre-training, segmentation and test extras
 #                                        #   (pytest, onnx, onnxruntime, flake8, isort, openmim)
 # Keeps an installed torch (must be < 2.14), else installs torch==2.13.0; pins
-# setuptools<82; installs mmcv with compiled ops (from source, ~26 min on 2 cores,
+# setuptools>=77.0.3,<80; installs mmcv with compiled ops (from source, ~26 min on 2 cores,
 # unless pip finds a wheel through PIP_FIND_LINKS); installs mmdet and mmattn.
 # The pre-training extra takes the torchvision built for the installed torch and
 # never lets pip move torch; if that torchvision cannot load here (the registry's
@@ -49,10 +49,12 @@ else
     "${PIP[@]}" install -q "torch==2.13.0"
 fi
 
-# 2. build tools: mmcv's build and mmengine's `pkg::` configs need pkg_resources.
-if ! "$PY" -c "import setuptools, wheel, ninja, sys; sys.exit(int(setuptools.__version__.split('.')[0]) >= 82)" 2>/dev/null; then
-    say "installing setuptools<82, wheel, ninja"
-    "${PIP[@]}" install -q "setuptools<82" wheel ninja
+# 2. build tools: mmcv's build and mmengine's `pkg::` configs need pkg_resources,
+#    torch needs setuptools>=77.0.3, and the editable install below needs the
+#    legacy `setup.py develop`, which setuptools 80 removed.
+if ! "$PY" -c "import setuptools, wheel, ninja, sys; v = tuple(int(p) for p in setuptools.__version__.split('.')[:3]); sys.exit(not (77, 0, 3) <= v < (80,))" 2>/dev/null; then
+    say "installing setuptools>=77.0.3,<80, wheel, ninja"
+    "${PIP[@]}" install -q "setuptools>=77.0.3,<80" wheel ninja
 fi
 
 # 3. mmcv with its compiled ops (no build isolation: it must see torch).
@@ -66,10 +68,18 @@ if ! "$PY" -c "import mmcv.ops" 2>/dev/null; then
 fi
 
 # 4. mmdet, mmengine, pycocotools and mmattn itself (editable), plus extras.
+#    The editable install is setuptools' legacy develop mode (an .egg-link; the
+#    distribution is located in this folder), what MMDetection's own editable
+#    installs rely on: openmim 0.3.9 finds a package's model index and tools
+#    under its distribution's location, which a PEP 660 editable install
+#    leaves in site-packages (`mim search mmattn` would then fail).
 if ! "$PY" - "$EXTRAS" <<'PYEOF' 2>/dev/null
 import importlib, os, sys
+sys.path = [p for p in sys.path if p != '']  # what is installed, not this folder as such
 import mmdet, mmengine, pycocotools, mmattn
 assert os.path.samefile(os.path.dirname(mmattn.__file__), 'mmattn')
+import pkg_resources  # what openmim reads
+assert os.path.samefile(pkg_resources.get_distribution('mmattn').location, '.')
 if 'tests' in sys.argv[1]:
     for name in ('pytest', 'onnx', 'onnxruntime', 'flake8', 'isort', 'mim'):
         importlib.import_module(name)
@@ -83,7 +93,12 @@ then
     # torch stays exactly as it is, whatever an extra asks for
     pin=$(mktemp)
     "$PY" -c "import torch; print('torch==' + torch.__version__)" > "$pin"
-    "${PIP[@]}" install -q --no-build-isolation -c "$pin" -e ".${EXTRAS}"
+    if ! "${PIP[@]}" install -q --no-build-isolation --no-use-pep517 -c "$pin" -e ".${EXTRAS}"; then
+        say "note: this pip has no legacy editable install; installing a PEP 660 editable one,"
+        say "  with which openmim (mim search/train/test/download) does not find mmattn;"
+        say "  'pip install --no-build-isolation .' (not editable) makes mim work"
+        "${PIP[@]}" install -q --no-build-isolation -c "$pin" -e ".${EXTRAS}"
+    fi
     rm -f "$pin"
 fi
 # openmim without its declared dependencies (see MIM_RUNTIME_REQUIRE in setup.py):

@@ -103,12 +103,17 @@ def _listed_files(folder: str) -> dict:
         if isinstance(files, list) else {}
 
 
-def _record(path: str) -> dict:
+def sha256_of(path: str) -> str:
+    """The hex sha256 of the file at ``path``, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with open(path, 'rb') as f:
         for block in iter(lambda: f.read(2**20), b''):
             digest.update(block)
-    return {'size': osp.getsize(path), 'sha256': digest.hexdigest()}
+    return digest.hexdigest()
+
+
+def _record(path: str) -> dict:
+    return {'size': osp.getsize(path), 'sha256': sha256_of(path)}
 
 
 def _unchanged(folder: str, name: str, record: Optional[dict]) -> bool:

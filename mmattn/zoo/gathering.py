@@ -25,7 +25,7 @@ import yaml
 from mmattn.utils.config import load_config
 from mmattn.utils.errors import UsageError
 from mmattn.utils.staged_writes import publish_files_into, staged_file
-from .metafiles import FRACTION_METRICS, METRIC_KEYS, ZooModel, read_models
+from .metafiles import FRACTION_METRICS, METRIC_KEYS, ZooModel, metafile_paths, read_models
 from .publishing import publish_checkpoint
 from .runs import final_checkpoint_name, read_record, run_state
 
@@ -124,14 +124,13 @@ def _figure(value) -> str:
     return '—' if value is None else f'{value:g}'
 
 
-def results_markdown(gathered: List[Gathered], tolerance: float, links: bool = True) -> str:
+def results_markdown(gathered: List[Gathered], tolerance: float) -> str:
     """The results table: one row per model and figure."""
     lines = [f'| model | figure | ours | official | difference | reproduced (≥ official − '
              f'{tolerance:g}) | training time | GPUs | weights | sha256 |',
              '| --- | --- | ---: | ---: | ---: | :---: | ---: | ---: | --- | --- |']
     for g in gathered:
-        weights = f'[{osp.basename(g.file)}]({g.url})' if links and g.url else \
-            osp.basename(g.file)
+        weights = f'[{osp.basename(g.file)}]({g.url})' if g.url else osp.basename(g.file)
         gpus = '—' if g.gpus is None else ('CPU' if g.gpus == 0 else str(g.gpus))
         for name, row in (g.metrics or {'—': {}}).items():
             mark = {True: '✓', False: '✗'}.get(row.get('reproduced'), '—')
@@ -210,7 +209,6 @@ def update_metafiles(gathered: List[Gathered], model_index: str,
     ``Official Results``), and the results table into each family README
     between ``README_BEGIN`` and ``README_END`` (appended when absent).
     Returns the files changed."""
-    from .metafiles import metafile_paths
     by_name = {g.name: g for g in gathered}
     changed = []
     root = osp.dirname(osp.abspath(model_index))

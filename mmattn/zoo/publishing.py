@@ -3,7 +3,6 @@ and test the model, nothing of the training state, under a name that carries
 the first 8 hex digits of the file's sha256 (mmdet's
 ``publish_model.py`` convention), read with mmattn's safe reader and
 written staged (nothing is left under the final name on failure)."""
-import hashlib
 import os
 import os.path as osp
 from typing import Tuple
@@ -12,21 +11,13 @@ import numpy as np
 import torch
 
 from mmattn.utils.checkpoint import CheckpointError, load_checkpoint_file, state_dict_of
-from mmattn.utils.staged_writes import publish
+from mmattn.utils.staged_writes import publish, sha256_of
 
 # What of mmengine's checkpoint meta a published file keeps: enough to rebuild
 # and test the model (the config, the class names) and to say what it is.
 KEPT_META = ('cfg', 'dataset_meta', 'epoch', 'iter', 'seed', 'experiment_name', 'time',
              'mmengine_version', 'mmdet_version', 'mmcv_version', 'mmattn_version')
 WRITTEN_BY = 'publish_model'
-
-
-def sha256_of(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(2**20), b''):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def plain_data(value):

@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 from mmdet.models.backbones import ResNet
 
-from mmattn.analysis.benchmark import build_backbone
+from mmattn.analysis.backbone_specs import build_backbone
 from mmattn.analysis.complexity import complexity
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))

@@ -5,7 +5,9 @@ import sys
 import pytest
 import torch
 
-from mmattn.analysis import benchmark as bench
+from mmattn.analysis.backbone_specs import build_backbone
+from mmattn.analysis.backbone_timing import compare, fuse_batch_norms
+from mmattn.analysis.latency import time_interleaved
 from mmattn.engine.hooks.fuse_conv_bn_hook import count_batch_norms
 from _helpers import randomise_bn
 
@@ -13,14 +15,14 @@ from _helpers import randomise_bn
 @pytest.mark.parametrize('preset', ['resnet50', 'epsanet50', 'vovnet39'])
 def test_folded_batch_norms_give_the_same_features(preset):
     torch.manual_seed(0)
-    model = bench.build_backbone(preset)
+    model = build_backbone(preset)
     randomise_bn(model)
     model.eval()
     x = torch.randn(2, 3, 96, 128)
     with torch.no_grad():
         expected = [t.clone() for t in model(x)]
         before = count_batch_norms(model)
-        bench.fuse_batch_norms(model)
+        fuse_batch_norms(model)
         after = count_batch_norms(model)
         got = model(x)
     assert after < before  # something was folded
@@ -33,8 +35,8 @@ def test_folded_batch_norms_give_the_same_features(preset):
 
 @pytest.mark.slow
 def test_benchmark_reports_medians_and_the_spread_of_per_round_ratios():
-    rows = bench.compare(['vovnet19'], 'resnet50', 1, (64, 64), 'cpu', warmup=0, runs=3, iters=1,
-                         fuse_conv_bn=True)
+    rows = compare(['vovnet19'], 'resnet50', 1, (64, 64), 'cpu', warmup=0, runs=3, iters=1,
+                   fuse_conv_bn=True)
     assert [r['name'] for r in rows] == ['resnet50', 'vovnet19']
     assert rows[0]['infer_ratio'] == rows[0]['train_ratio'] == 1.0
     for row in rows:
@@ -71,8 +73,8 @@ def test_benchmark_phase_order_and_fused_copies(inference_first):
     so the training phase, before or after, still times the unfused model."""
     _RecordingNet.calls.clear()
     spec = f'{__name__}:make_recording_net'
-    bench.compare([spec], spec, 1, (8, 8), 'cpu', warmup=1, runs=2, iters=1, fuse_conv_bn=True,
-                  inference_first=inference_first)
+    compare([spec], spec, 1, (8, 8), 'cpu', warmup=1, runs=2, iters=1, fuse_conv_bn=True,
+            inference_first=inference_first)
     phases = [phase for phase, _ in _RecordingNet.calls]
     first, second = ('infer', 'train') if inference_first else ('train', 'infer')
     # 2 models x (1 warm-up + 2 rounds) calls per phase, one phase after the other.
@@ -100,7 +102,7 @@ def test_benchmark_counts_page_faults_per_iteration():
         pass
 
     faults = []
-    bench.time_interleaved([fresh_pages, nothing], torch.device('cpu'),
-                           1, 3, 2, page_faults=faults)
+    time_interleaved([fresh_pages, nothing], torch.device('cpu'),
+                     1, 3, 2, page_faults=faults)
     assert [len(f) for f in faults] == [3, 3]
     assert min(faults[0]) >= 64 * 2**20 / (2 * 2**20) > max(faults[1])

@@ -234,7 +234,7 @@ def test_official_main_py_checkpoint_still_loads_through_the_detection_config(tm
 def test_main_package_does_not_import_mmpretrain():
     code = ('import sys; sys.modules["mmpretrain"] = None\n'  # any import of it fails
             'import mmattn, mmattn.models, mmattn.engine, mmattn.utils, '
-            'mmattn.analysis.benchmark, '
+            'mmattn.analysis.backbone_timing, mmattn.analysis.memory, '
             'mmattn.converters.vovnet_checkpoints, mmattn.datasets.synthetic, mmattn.cli.train, '
             'mmattn.cli.test\n'
             'from mmattn.models import EPSANet; EPSANet(depth=50)\n'

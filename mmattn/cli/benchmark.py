@@ -12,7 +12,7 @@
     # torch.compile (inductor) against eager, each backbone both ways in one run
     python tools/analysis_tools/benchmark.py resnet50 epsanet50 vovnet39 --compile
 
-Backbones are what ``mmattn.analysis.benchmark.parse_spec`` reads: preset
+Backbones are what ``mmattn.analysis.backbone_specs.parse_spec`` reads: preset
 names (resnet50, epsanet50, epsanet101, vovnet19, vovnet39, vovnet57),
 optionally with overrides (``vovnet39@channels_last=False,with_cp=True``),
 config paths (``mmdet::...`` names mmdet's own), or ``module:factory`` for any
@@ -24,11 +24,17 @@ importable model, e.g. the official EPSANet from a local clone:
 import argparse
 from typing import List, Optional
 
+import torch
+
+from mmattn.analysis.backbone_specs import backbone_config, build_backbone, parse_spec, spec_name
+from mmattn.analysis.backbone_timing import compare, compare_compiled
+from mmattn.analysis.detector_timing import build_detector, compare_detectors
+from mmattn.analysis.machine import machine_line
+from mmattn.analysis.memory import peak_train_memory_bytes, saved_activation_bytes
 from .command import CommandParser, positive_int, run_command
 
 
 def build_parser() -> argparse.ArgumentParser:
-    import torch
     parser = CommandParser(prog='benchmark', description=__doc__.splitlines()[0])
     parser.add_argument('backbones', nargs='+')
     parser.add_argument('--reference', default='resnet50')
@@ -60,12 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from mmattn.analysis import benchmark as bench
-    from mmattn.analysis.machine import machine_line
     h, w = args.shape
     if args.detectors:
         return _detectors(args)
-    specs = [bench.parse_spec(b) for b in args.backbones]
+    specs = [parse_spec(b) for b in args.backbones]
     print(f'{machine_line()}; device {args.device}, batch {args.batch}, input 3x{h}x{w}, '
           f'{args.runs} rounds x {args.iters} iterations'
           f'{", conv-BN fused for inference" if args.fuse_conv_bn else ""}'
@@ -74,9 +78,9 @@ def run(args: argparse.Namespace) -> int:
         return _compiled(args, specs)
     if args.with_cp_memory:
         return _with_cp_memory(args, specs)
-    rows = bench.compare(specs, bench.parse_spec(args.reference), args.batch, args.shape,
-                         args.device, args.warmup, args.runs, args.iters, args.fuse_conv_bn,
-                         inference_first=not args.inference_after_training)
+    rows = compare(specs, parse_spec(args.reference), args.batch, args.shape,
+                   args.device, args.warmup, args.runs, args.iters, args.fuse_conv_bn,
+                   inference_first=not args.inference_after_training)
     print('| backbone | inference (images/s) | inference (ms/batch) | train step (ms) | '
           'inference ratio (min-max) | train ratio (min-max) | page faults per inference / step |')
     print('| --- | ---: | ---: | ---: | ---: | ---: | ---: |')
@@ -90,9 +94,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _with_cp_memory(args: argparse.Namespace, specs) -> int:
-    import torch
-
-    from mmattn.analysis import benchmark as bench
     print('| backbone | peak train memory (MB) | with_cp=True (MB) | saving | '
           'saved activations (MB) | with_cp=True (MB) |')
     print('| --- | ---: | ---: | ---: | ---: | ---: |')
@@ -100,21 +101,20 @@ def _with_cp_memory(args: argparse.Namespace, specs) -> int:
     for spec in specs:
         peaks, acts = [], []
         for cp in (False, True):
-            peaks.append(bench.peak_train_memory_bytes(spec, args.batch, args.shape, args.device,
-                                                       dict(with_cp=cp)))
-            model = bench.build_backbone(bench.backbone_config(spec, with_cp=cp)).to(args.device)
-            acts.append(bench.saved_activation_bytes(model, x))
+            peaks.append(peak_train_memory_bytes(spec, args.batch, args.shape, args.device,
+                                                 dict(with_cp=cp)))
+            model = build_backbone(backbone_config(spec, with_cp=cp)).to(args.device)
+            acts.append(saved_activation_bytes(model, x))
             del model
-        print(f'| {bench.spec_name(spec)} | {peaks[0] / 2**20:.0f} | {peaks[1] / 2**20:.0f} | '
+        print(f'| {spec_name(spec)} | {peaks[0] / 2**20:.0f} | {peaks[1] / 2**20:.0f} | '
               f'{100 * (1 - peaks[1] / peaks[0]):.0f}% | {acts[0] / 2**20:.0f} | '
               f'{acts[1] / 2**20:.0f} |')
     return 0
 
 
 def _compiled(args: argparse.Namespace, specs) -> int:
-    from mmattn.analysis import benchmark as bench
-    rows = bench.compare_compiled(specs, args.batch, args.shape, args.device, args.warmup,
-                                  args.runs, args.iters)
+    rows = compare_compiled(specs, args.batch, args.shape, args.device, args.warmup,
+                            args.runs, args.iters)
     print('| backbone | train eager (ms) | train compiled (ms) | train speedup (min-max) | '
           'inference eager (ms) | inference compiled (ms) | inference speedup (min-max) | '
           'first compiled calls (s) |')
@@ -132,16 +132,14 @@ def _compiled(args: argparse.Namespace, specs) -> int:
 
 
 def _detectors(args: argparse.Namespace) -> int:
-    from mmattn.analysis import benchmark as bench
-    from mmattn.analysis.machine import machine_line
     h, w = args.shape
     print(f'{machine_line()}; batch {args.batch}, input 3x{h}x{w}, one training iteration')
     print('| detector | train iteration (ms) | ratio |')
     print('| --- | ---: | ---: |')
     paths = [args.reference_config] + list(args.backbones)
-    models = [bench.build_detector(path) for path in paths]
-    times = bench.compare_detectors(models, args.batch, args.shape, args.warmup, args.runs,
-                                    args.iters)
+    models = [build_detector(path) for path in paths]
+    times = compare_detectors(models, args.batch, args.shape, args.warmup, args.runs,
+                              args.iters)
     for name, t in zip(paths, times):
         print(f'| {name} | {1e3 * t:.0f} | {t / times[0]:.2f}x |')
     return 0

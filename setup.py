@@ -27,8 +27,9 @@ INSTALL_REQUIRES = [
     'numpy',
 ]
 
-# Backbone export (tools/deployment/export_backbone_onnx.py).
-DEPLOY_REQUIRE = ['onnx', 'onnxruntime']
+# Export and serving (tools/deployment/): ONNX files, onnxruntime and OpenVINO
+# to run them, onnxruntime's quantiser for INT8.
+DEPLOY_REQUIRE = ['onnx', 'onnxruntime', 'openvino']
 # The lint the test command runs first (settings in setup.cfg, as pre-commit's).
 LINT_REQUIRE = ['flake8==7.*', 'isort==5.13.*']
 # Semantic segmentation through mmsegmentation (configs/*/ade20k/); optional.

@@ -1,4 +1,4 @@
-"""Helpers shared by the backbone tests."""
+"""Helpers shared by the tests: backbone weights and errors, tiny synthetic data sets."""
 import torch
 import torch.nn as nn
 
@@ -44,3 +44,16 @@ def gradient_errors_vs_float64(models, reference, x, train: bool):
         grads.append(torch.cat([p.grad.double().flatten() for p in model.parameters()]))
     ref = grads.pop()
     return [float((g - ref).norm() / ref.norm()) for g in grads]
+
+
+def synthetic_data_options(root: str, num_train: int = 4, num_val: int = 2, seed: int = 0,
+                           image_size: int = 64) -> list:
+    """Make a tiny synthetic COCO-format set at ``root`` and return the
+    ``--cfg-options`` that point the demo configs' train, val and test
+    loaders and evaluators at it."""
+    from mmattn.datasets.synthetic import make_synthetic_coco
+    make_synthetic_coco(root, num_train=num_train, num_val=num_val, image_size=image_size,
+                        min_side=12, max_side=32, seed=seed)
+    ann = f'{root}/annotations/instances_val.json'
+    return [f'{split}_dataloader.dataset.data_root={root}/' for split in ('train', 'val', 'test')
+            ] + [f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}']

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 
+from _helpers import synthetic_data_options
 from _payloads import PAYLOADS, assert_payload_works, reduce_payload
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -276,13 +277,7 @@ def test_pretrained_checkpoint_of_another_backbone_is_refused(tmp_path):
 @pytest.fixture(scope='module')
 def data_options(tmp_path_factory):
     """--cfg-options pointing the demo config at a tiny synthetic set."""
-    from mmattn.datasets.synthetic import make_synthetic_coco
-    root = tmp_path_factory.mktemp('data') / 'set'
-    make_synthetic_coco(str(root), num_train=4, num_val=2, image_size=64, min_side=12,
-                        max_side=32)
-    ann = f'{root}/annotations/instances_val.json'
-    return [f'{split}_dataloader.dataset.data_root={root}/' for split in ('train', 'val', 'test')
-            ] + [f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}']
+    return synthetic_data_options(str(tmp_path_factory.mktemp('data') / 'set'))
 
 
 @pytest.fixture(scope='module')

@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 import torch
 
+from _helpers import synthetic_data_options
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO = osp.join(REPO, 'configs/demo/mask_rcnn_vovnet19_slim_dw_synthetic.py')
 
@@ -170,13 +172,8 @@ def test_check_fit_of_a_stock_checkpoint_by_purpose(attention_case):
 
 @pytest.fixture(scope='module')
 def data_options(tmp_path_factory):
-    from mmattn.datasets.synthetic import make_synthetic_coco
-    root = tmp_path_factory.mktemp('data') / 'set'
-    make_synthetic_coco(str(root), num_train=4, num_val=2, image_size=64, min_side=12,
-                        max_side=32)
-    ann = f'{root}/annotations/instances_val.json'
-    return [f'{split}_dataloader.dataset.data_root={root}/' for split in ('train', 'val', 'test')
-            ] + [f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}']
+    """--cfg-options pointing the demo config at a tiny synthetic set."""
+    return synthetic_data_options(str(tmp_path_factory.mktemp('data') / 'set'))
 
 
 def test_commands_refuse_a_stock_checkpoint_for_a_with_attention_config(
@@ -339,18 +336,11 @@ def test_static_onnx_input_size_is_checked_before_running():
     from mmattn.deployment.onnx_files import check_input, input_problem
     from mmattn.utils.errors import UsageError
 
-    class Session:
-        def __init__(self, shape):
-            self.shape = shape
-
-        def get_inputs(self):
-            return [type('Input', (), {'shape': self.shape})()]
-
-    assert input_problem(Session(['batch', 3, 'height', 'width']), (2, 3, 96, 128), 'f') is None
-    assert input_problem(Session([1, 3, 128, 128]), (1, 3, 128, 128), 'f') is None
+    assert input_problem(['batch', 3, 'height', 'width'], (2, 3, 96, 128), 'f') is None
+    assert input_problem([1, 3, 128, 128], (1, 3, 128, 128), 'f') is None
     with pytest.raises(UsageError, match=r'exported for an input of 1x3x800x1344 .* makes '
                                          r'1x3x96x128; export it with --dynamic'):
-        check_input(Session([1, 3, 800, 1344]), (1, 3, 96, 128), "'m.onnx'")
+        check_input([1, 3, 800, 1344], (1, 3, 96, 128), "'m.onnx'")
 
 
 @pytest.mark.slow

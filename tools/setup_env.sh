@@ -5,7 +5,8 @@
 #   bash tools/setup_env.sh --pretrain   # + ImageNet pre-training (mmpretrain, torchvision)
 #   bash tools/setup_env.sh --segmentation  # + semantic segmentation (mmsegmentation)
 #   bash tools/setup_env.sh --tests      # + pre-training, segmentation and test extras
-#                                        #   (pytest, onnx, onnxruntime, flake8, isort, openmim)
+#                                        #   (pytest, onnx, onnxruntime, openvino, flake8, isort,
+#                                        #   openmim)
 # Keeps an installed torch (must be < 2.14), else installs torch==2.13.0; pins
 # setuptools>=77.0.3,<80; installs mmcv with compiled ops (from source, ~26 min on 2 cores,
 # unless pip finds a wheel through PIP_FIND_LINKS); installs mmdet and mmattn.
@@ -81,7 +82,7 @@ assert os.path.samefile(os.path.dirname(mmattn.__file__), 'mmattn')
 import pkg_resources  # what openmim reads
 assert os.path.samefile(pkg_resources.get_distribution('mmattn').location, '.')
 if 'tests' in sys.argv[1]:
-    for name in ('pytest', 'onnx', 'onnxruntime', 'flake8', 'isort', 'mim'):
+    for name in ('pytest', 'onnx', 'onnxruntime', 'openvino', 'flake8', 'isort', 'mim'):
         importlib.import_module(name)
 if 'pretrain' in sys.argv[1]:
     importlib.import_module('mmattn.pretrain')

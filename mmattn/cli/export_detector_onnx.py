@@ -53,26 +53,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _apply_overrides(model, args: argparse.Namespace) -> None:
-    for cfg in _stage_test_cfgs(model):
-        if args.score_thr is not None and 'score_thr' in cfg:
-            cfg['score_thr'] = args.score_thr
-        if args.max_per_img is not None and 'max_per_img' in cfg:
-            cfg['max_per_img'] = args.max_per_img
-
-
-def _stage_test_cfgs(model) -> list:
-    """The test configs the post-processing reads: the final detections' (not
-    the RPN's proposals)."""
-    found = []
-    for name in ('bbox_head', 'roi_head'):
-        head = getattr(model, name, None)
-        cfg = getattr(head, 'test_cfg', None) if head is not None else None
-        if cfg is not None:
-            found.append(cfg)
-    return found
-
-
 def _compare(wrapper, onnx_file: str, shapes) -> float:
     """The largest difference between onnxruntime's and PyTorch's detections
     (row by row: both sort by score) over random inputs of ``shapes``."""
@@ -88,9 +68,11 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from mmattn.deployment.backbone_onnx import second_shape
+    from mmattn.deployment.detection_limits import check_score_thr, override_detection_limits
     from mmattn.deployment.detector_onnx import DEFAULT_OPSET, export_detector, exportable
     from mmattn.deployment.onnx_detector import preprocessed_shape
     from mmattn.deployment.onnx_files import written_by_mmattn
+    from mmattn.deployment.serving_routes import benchmark_picture
     from mmattn.utils.errors import UsageError
     from mmattn.utils.staged_writes import check_output_file
     from .detector_loading import load_detector
@@ -98,16 +80,15 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f'OUT {args.out!r} must end with .onnx')
     if min(args.shape) < 32:
         raise UsageError(f'--shape {args.shape}: height and width must be >= 32')
-    if args.score_thr is not None and not 0 <= args.score_thr < 1:
-        raise UsageError(f'--score-thr {args.score_thr} is invalid; expected 0 <= S < 1')
+    check_score_thr(args.score_thr)
     check_output_file(args.out, f'OUT {args.out!r}', overwrite=args.overwrite,
                       owned=written_by_mmattn)
-    picture = _benchmark_image(args.image, args.shape) \
+    picture = benchmark_picture(args.image, args.shape) \
         if args.benchmark or args.image is not None else None
     checkpoint = None if args.checkpoint == 'none' else args.checkpoint
     model = load_detector(args.config, checkpoint, args.cfg_options, 'cpu', purpose='export',
                           allow_partial=args.allow_partial)
-    _apply_overrides(model, args)
+    override_detection_limits(model, args.score_thr, args.max_per_img)
     opset = DEFAULT_OPSET if args.opset is None else args.opset
     shape = (args.batch, 3, *args.shape)
     if args.benchmark and not args.dynamic:  # checked before the export, not after it
@@ -131,30 +112,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _benchmark_image(image: Optional[str], shape):
-    """The image ``--benchmark`` times: ``--image``, or a random one at ``shape``."""
-    import numpy as np
-
-    from mmattn.utils.images import read_image
-    if image is not None:
-        return read_image(image, f'--image {image!r}')
-    return (np.random.default_rng(0).random((*shape, 3)) * 255).astype(np.uint8)
-
-
-def benchmark(model, onnx_file: str, picture, rounds: int) -> dict:
-    """Median seconds of image to detections at batch 1, PyTorch
-    (``inference_detector``) and onnxruntime (``OnnxDetector``) taking turns,
-    on ``picture`` (an HxWx3 BGR array); prints them with the machine line."""
-    import torch
-    from mmdet.apis import inference_detector
-
-    from mmattn.analysis.latency import alternating_latency, print_latency
+def benchmark(model, onnx_file: str, picture, rounds: int) -> None:
+    """Image to detections at batch 1, PyTorch (``inference_detector``'s path)
+    and onnxruntime (``OnnxDetector``) taking turns, on ``picture`` (an HxWx3
+    BGR array); prints the table with the machine line."""
+    from mmattn.analysis.machine import machine_line
     from mmattn.deployment.onnx_detector import OnnxDetector
-    detector = OnnxDetector(onnx_file, model.cfg)
-    with torch.no_grad():
-        times = alternating_latency({'PyTorch': lambda: inference_detector(model, picture),
-                                     'onnxruntime': lambda: detector(picture)}, rounds)
-    return print_latency(times, 'image to detections, batch 1')
+    from mmattn.deployment.serving_routes import (file_route, pytorch_route, routes_table,
+                                                  time_routes)
+    routes = [pytorch_route('PyTorch', model, picture),
+              file_route('onnxruntime', OnnxDetector(onnx_file, model.cfg), picture)]
+    times = time_routes(routes, rounds)
+    print(f'image to detections, batch 1, {rounds} rounds taking turns; {machine_line()}')
+    for line in routes_table(routes, times):
+        print(line)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -2,10 +2,12 @@
 (``tools/deployment/test_onnx.py``):
 
     python tools/deployment/test_onnx.py CONFIG MODEL.onnx [--work-dir DIR] \
+        [--backend {onnxruntime,openvino}] [--precision {f32,bf16}] \
         [--show-dir DIR] [--compare CHECKPOINT] [--cfg-options ...]
 
 Each test image goes through the config's test pipeline and data
-preprocessor, onnxruntime runs the file, and ``OnnxDetector`` turns its
+preprocessor, the runtime (``--backend``, default onnxruntime; an INT8 file
+from ``quantize_onnx.py`` runs in either) runs the file, and ``OnnxDetector`` turns its
 outputs into mmdet predictions, which the config's ``test_evaluator``
 (``CocoMetric``: box and mask AP) scores as ``tools/test.py`` does for a
 checkpoint. Metrics are printed and written to ``WORK_DIR/test_metrics.json``;
@@ -17,6 +19,7 @@ import argparse
 import os.path as osp
 from typing import List, Optional
 
+from mmattn.deployment.runtimes import BACKENDS, PRECISIONS
 from .command import CommandParser, add_cfg_options, run_command
 
 
@@ -26,6 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('model', help='the .onnx file (export_detector_onnx.py)')
     parser.add_argument('--work-dir', help='where test_metrics.json goes (default: '
                                            'work_dirs/<config name>_onnx)')
+    parser.add_argument('--backend', choices=BACKENDS, default='onnxruntime',
+                        help='the runtime that runs the file (default onnxruntime)')
+    parser.add_argument('--precision', choices=PRECISIONS, default=None,
+                        help="with --backend openvino: its inference precision (default f32; "
+                             "bf16 where the CPU has bf16 units)")
     parser.add_argument('--show-dir', help='draw predictions into WORK_DIR/SHOW_DIR')
     parser.add_argument('--score-thr', type=float, default=0.3,
                         help='with --show-dir: the lowest score drawn; with --compare: the lowest '
@@ -56,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     if problems:
         raise UsageError('\n'.join(problems))
     init_default_scope(cfg.get('default_scope', 'mmdet'))
-    detector = OnnxDetector(args.model, cfg)
+    detector = OnnxDetector(args.model, cfg, backend=args.backend, precision=args.precision)
     loader = Runner.build_dataloader(cfg.test_dataloader)
     evaluator = _evaluator(cfg, loader)
     reference = None
@@ -77,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
         if (i + 1) % 50 == 0:
             print_log(f'test_onnx: [{i + 1}/{len(loader)}]', logger='current')
     metrics = evaluator.evaluate(len(loader.dataset))
-    print(f'test_onnx: {args.model} on {len(loader.dataset)} images  {_shown(metrics)}')
+    print(f'test_onnx: {args.model} ({args.backend}) on {len(loader.dataset)} images  '
+          f'{_shown(metrics)}')
     if reference is not None:
         print(f'test_onnx: PyTorch {args.compare}  '
               f'{_shown(reference[1].evaluate(len(loader.dataset)))}')

@@ -1,11 +1,12 @@
-"""Run an exported detector (``detector_onnx``) with onnxruntime and get mmdet
-``DetDataSample``s back, as ``model.predict`` gives them: boxes in the
+"""Run an exported detector (``detector_onnx``) with onnxruntime or OpenVINO
+(``runtimes``) and get mmdet ``DetDataSample``s back, as ``model.predict`` gives them: boxes in the
 original image's coordinates, masks pasted at its size, so that mmdet's
 ``DetLocalVisualizer`` and ``CocoMetric`` take them unchanged.
 
     detector = OnnxDetector('mask_rcnn.onnx', 'configs/vovnet/mask_rcnn_vovnet39_coco.py')
     sample = detector('demo.jpg')            # or an HxWx3 BGR array, or a list of them
     sample.pred_instances.bboxes, .scores, .labels, .masks
+    OnnxDetector('mask_rcnn.onnx', CONFIG, backend='openvino')   # the same, in OpenVINO
 
 The config's test pipeline and data preprocessor make ``input``; after the
 run, each image's boxes are clipped to its resized shape and divided by its
@@ -20,6 +21,9 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.structures import InstanceData
+
+from .onnx_files import check_input
+from .runtimes import open_session
 
 ImageLike = Union[str, np.ndarray]
 
@@ -47,11 +51,14 @@ def preprocessed_shape(model, image: np.ndarray) -> tuple:
 
 
 class OnnxDetector:
-    """An ONNX detector file and the config it was exported from."""
+    """An ONNX detector file and the config it was exported from, run by
+    ``backend`` (``runtimes.BACKENDS``); ``precision``: OpenVINO's inference
+    precision (``f32``, or ``bf16`` where the CPU has it); ``profile``: time
+    the operators (``self.session.operator_profile()``)."""
 
     def __init__(self, onnx_file: str, config: Union[str, Config],
-                 providers: Optional[Sequence[str]] = None) -> None:
-        import onnxruntime as ort
+                 providers: Optional[Sequence[str]] = None, backend: str = 'onnxruntime',
+                 precision: Optional[str] = None, profile: bool = False) -> None:
         from mmdet.registry import MODELS
         from mmdet.utils import register_all_modules
 
@@ -60,14 +67,9 @@ class OnnxDetector:
         from mmattn.utils.errors import UsageError
         register_all_modules(init_default_scope=True)
         self.cfg = load_config(config) if isinstance(config, str) else config
-        try:
-            self.session = ort.InferenceSession(
-                onnx_file, providers=list(providers or ['CPUExecutionProvider']))
-        except Exception as error:  # noqa: BLE001  (onnxruntime says it in many ways)
-            raise UsageError(f'{onnx_file!r} cannot be loaded by onnxruntime: '
-                             f'{str(error).strip().splitlines()[0]}') from None
+        self.session = open_session(onnx_file, backend, precision, providers, profile)
         self.onnx_file = onnx_file
-        self.output_names = [o.name for o in self.session.get_outputs()]
+        self.output_names = self.session.output_names
         if self.output_names[:2] != ['dets', 'labels']:
             raise UsageError(f'{onnx_file!r} is not a detector exported by mmattn (its outputs '
                              f'are {self.output_names}; expected dets, labels[, masks...])')
@@ -98,12 +100,23 @@ class OnnxDetector:
     def predict_batch(self, data_batch: dict) -> list:
         """Predictions for a batch as a dataloader gives it (``inputs``: list
         of uint8 CHW tensors, ``data_samples``), as ``model.test_step`` does."""
-        from .onnx_files import check_input
+        inputs, samples = self.preprocess(data_batch)
+        return self.postprocess(self.run_network(inputs), samples)
+
+    # The three stages of ``predict_batch``, apart for timing them.
+    def preprocess(self, data_batch: dict):
+        """The file's ``input`` array and the batch's data samples."""
         batch = self.preprocessor(data_batch, False)
-        inputs, samples = batch['inputs'], batch['data_samples']
-        check_input(self.session, tuple(inputs.shape), repr(self.onnx_file))
-        outputs = dict(zip(self.output_names,
-                           self.session.run(None, {'input': inputs.cpu().numpy()})))
+        inputs = batch['inputs']
+        check_input(self.session.input_shape, tuple(inputs.shape), repr(self.onnx_file))
+        return inputs.cpu().numpy(), batch['data_samples']
+
+    def run_network(self, inputs: np.ndarray) -> Dict[str, np.ndarray]:
+        """The file's outputs by name."""
+        return dict(zip(self.output_names, self.session.run(inputs)))
+
+    def postprocess(self, outputs: Dict[str, np.ndarray], samples: list) -> list:
+        """``samples`` with their ``pred_instances`` from the file's outputs."""
         for i, sample in enumerate(samples):
             sample.pred_instances = self._instances(outputs, i, sample.metainfo)
         return samples
@@ -112,10 +125,15 @@ class OnnxDetector:
         """``DetDataSample`` for an image (path or BGR array), or a list of
         them for a list of images."""
         single = not isinstance(images, (list, tuple))
-        loaded = [self._load(image) for image in ([images] if single else images)]
-        samples = self.predict_batch(dict(inputs=[d['inputs'] for d in loaded],
-                                          data_samples=[d['data_samples'] for d in loaded]))
+        samples = self.predict_batch(self.load(images if not single else [images]))
         return samples[0] if single else samples
+
+    def load(self, images: List[ImageLike]) -> dict:
+        """A batch of ``images`` through the test pipeline, as a dataloader
+        gives it to ``predict_batch``."""
+        loaded = [self._load(image) for image in images]
+        return dict(inputs=[d['inputs'] for d in loaded],
+                    data_samples=[d['data_samples'] for d in loaded])
 
     def _instances(self, outputs: Dict[str, np.ndarray], i: int, meta: dict) -> InstanceData:
         labels = torch.from_numpy(outputs['labels'][i])

@@ -3,7 +3,7 @@ exporters wrote it (a ``written_by`` entry in the model's metadata, so that a
 re-export may replace it and nothing else is overwritten), and the input
 shape it was exported for (static sizes must match what the config's test
 pipeline makes)."""
-from typing import Optional
+from typing import Optional, Sequence
 
 from mmattn.utils.errors import UsageError
 
@@ -31,11 +31,12 @@ def written_by_mmattn(path: str) -> bool:
     return any(p.key == WRITTEN_BY_KEY and p.value == WRITTEN_BY for p in model.metadata_props)
 
 
-def input_problem(session, shape, shown: str) -> Optional[str]:
-    """Why an onnxruntime session whose ``input`` has fixed sizes cannot take
-    an input of ``shape`` (N, C, H, W: what the config's test pipeline and data
-    preprocessor made), or None."""
-    declared = list(session.get_inputs()[0].shape)
+def input_problem(declared: Sequence, shape: Sequence[int], shown: str) -> Optional[str]:
+    """Why a file whose input was declared ``declared`` (ints for fixed sizes,
+    names or None for symbolic ones; ``runtimes``' ``input_shape``) cannot
+    take an input of ``shape`` (N, C, H, W: what the config's test pipeline
+    and data preprocessor made), or None."""
+    declared = list(declared)
     if len(declared) != len(shape) or any(isinstance(d, int) and d != s
                                           for d, s in zip(declared, shape)):
         shown_shape = 'x'.join(str(d) for d in declared)
@@ -45,8 +46,8 @@ def input_problem(session, shape, shown: str) -> Optional[str]:
     return None
 
 
-def check_input(session, shape, shown: str) -> None:
+def check_input(declared: Sequence, shape: Sequence[int], shown: str) -> None:
     """``input_problem`` as a UsageError."""
-    problem = input_problem(session, shape, shown)
+    problem = input_problem(declared, shape, shown)
     if problem:
         raise UsageError(problem)

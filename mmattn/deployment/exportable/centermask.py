@@ -22,6 +22,10 @@ def _geometric_mean(scores: torch.Tensor, factors: torch.Tensor) -> torch.Tensor
     return torch.sqrt(scores * factors)
 
 
+def _one_more_row(x: torch.Tensor) -> torch.Tensor:
+    return torch.cat([x, x.new_zeros((1,) + tuple(x.shape[1:]))])
+
+
 class CenterMaskExport(nn.Module):
     """``input`` (N, 3, H, W) -> ``dets``, ``labels``, ``masks``
     (, ``mask_scores`` with a MaskIoU head)."""
@@ -56,6 +60,11 @@ class CenterMaskExport(nn.Module):
         if not self.with_mask_iou:
             return dets, labels, masks
         every = torch.arange(classes.shape[0], device=logits.device)
-        iou = roi_head.mask_iou_head(roi_feats, logits[every, classes])[every, classes]
+        # OpenVINO's CPU MaxPool refuses an empty batch (an image without
+        # detections): the MaskIoU head gets one more, all-zero row (rows are
+        # independent), whose output is dropped
+        picked = logits[every, classes]
+        iou = roi_head.mask_iou_head(_one_more_row(roi_feats), _one_more_row(picked))
+        iou = iou[:-1][every, classes]
         iou = scatter_rows(iou, rows, labels.reshape(n * k)).reshape(n, k)
         return dets, labels, masks, dets[..., 4] * iou

@@ -48,7 +48,7 @@ def test_quantize_writes_int8_weights_in_standard_operators_both_runtimes_run(
     from mmattn.deployment.detector_onnx import foreign_domains
     from mmattn.deployment.onnx_detector import OnnxDetector
     from mmattn.deployment.onnx_files import written_by_mmattn
-    from mmattn.deployment.quantization import int8_initializers
+    from mmattn.deployment.quantization import int8_initializers, reaches_quantised_node
     from mmattn.deployment.runtimes import BACKENDS
     out = tmp_path / 'int8.onnx'
     assert _quantize(DEMO, fp32_file, out, '--calib-images', 3, '--cfg-options',
@@ -68,7 +68,7 @@ def test_quantize_writes_int8_weights_in_standard_operators_both_runtimes_run(
         assert dequantized.get(node.input[1]) in int8_names, node.name
     types = {t.name: t.data_type for t in int8.graph.initializer}
     assert sum(types[n] == onnx.TensorProto.INT8 for n in int8_names) >= len(convs)
-    # a dequantised activation is there for a quantised reader; the prediction
+    # a dequantised activation flows into a quantised node; the prediction
     # layers' outputs (read by the post-processing only) stay fp32
     readers = {}
     for node in int8.graph.node:
@@ -76,10 +76,15 @@ def test_quantize_writes_int8_weights_in_standard_operators_both_runtimes_run(
             readers.setdefault(name, []).append(node.op_type)
     for dq_output, source in dequantized.items():
         if source not in int8_names:
-            assert set(readers[dq_output]) & {'Conv', 'ConvTranspose', 'Gemm'}, readers[dq_output]
-    for node in quantised_convs:
-        if any(key in node.name for key in ('conv_logits', 'fc_cls', 'fc_reg', 'rpn_cls')):
-            assert 'QuantizeLinear' not in readers[node.output[0]], node.name
+            assert reaches_quantised_node(int8.graph, dq_output), readers[dq_output]
+    heads = [n for n in quantised_convs if 'conv_logits' in n.name or 'rpn_reg' in n.name]
+    assert any('conv_logits' in n.name for n in heads) and len(heads) > 1
+    for node in heads:
+        assert 'QuantizeLinear' not in readers[node.output[0]], node.name
+    # the backbone's convolutions keep their quantised outputs (onnxruntime
+    # fuses DequantizeLinear -> Conv -> QuantizeLinear into one int8 kernel)
+    backbone = [n for n in quantised_convs if n.name.startswith('/backbone/')]
+    assert sum('QuantizeLinear' in readers[n.output[0]] for n in backbone) > 0.8 * len(backbone)
     assert os.path.getsize(out) < 0.5 * os.path.getsize(fp32_file)
     image = (np.random.default_rng(0).random((64, 64, 3)) * 255).astype(np.uint8)
     for backend in BACKENDS:

@@ -11,8 +11,9 @@ OpenVINO reads them as its own quantisation, so one file serves both.
 
 Only convolutions (``Conv``, ``ConvTranspose``) and ``Gemm`` are quantised:
 their inputs and weights. onnxruntime also quantises each one's output; where
-that output feeds no quantised node (the prediction layers: class scores, box
-regression, centerness, mask logits, MaskIoU), the pair is taken out again
+that output flows into no quantised node as a feature map (the prediction
+layers: class scores, box regression, centerness, mask logits), the pair is
+taken out again
 (``fp32_head_outputs``), so that scores, boxes and the mask probabilities to
 be pasted reach the post-processing (decoding, ``TopK``,
 ``NonMaxSuppression``) unrounded. ``RoiAlign`` reads the FPN features as the
@@ -170,11 +171,41 @@ def quantize_detector(fp32_file: str, out_file: str, cfg, calib_images: int = 64
                 int8_weights=len(int8_initializers(quantised)))
 
 
+# Where a value stops being a feature map: boxes, indices and shapes (a
+# RoiAlign's RoIs, TopK, NonMaxSuppression, NonZero, Shape, Size). A
+# quantised node reached only through them does not make a prediction
+# layer's rounding worth keeping.
+_INDEX_OPS = ('TopK', 'NonMaxSuppression', 'NonZero', 'Shape', 'Size')
+
+
+def reaches_quantised_node(graph, tensor: str) -> bool:
+    """Whether ``tensor`` flows into a quantised node (``QUANTISED_OPS``)
+    through feature operators (not through ``_INDEX_OPS`` or a RoiAlign's
+    RoIs)."""
+    readers: dict = {}
+    for node in graph.node:
+        for index, name in enumerate(node.input):
+            readers.setdefault(name, []).append((node, index))
+    seen, todo = set(), [tensor]
+    while todo:
+        for node, index in readers.get(todo.pop(), []):
+            if node.op_type in QUANTISED_OPS:
+                return True
+            if node.op_type in _INDEX_OPS or (node.op_type == 'RoiAlign' and index != 0):
+                continue
+            for out in node.output:
+                if out not in seen:
+                    seen.add(out)
+                    todo.append(out)
+    return False
+
+
 def unquantise_final_outputs(model) -> int:
     """Take out (in place) each QuantizeLinear/DequantizeLinear pair on the
     output of a quantised node (``QUANTISED_OPS``) whose dequantised value
-    feeds no quantised node: its readers read the fp32 output again. Returns
-    the number of pairs taken out."""
+    reaches no quantised node (``reaches_quantised_node``): the prediction
+    layers. Their readers read the fp32 output again. Returns the number of
+    pairs taken out."""
     graph = model.graph
     producer = {out: node for node in graph.node for out in node.output}
     readers: dict = {}
@@ -190,16 +221,18 @@ def unquantise_final_outputs(model) -> int:
         dqs = readers.get(q.output[0], [])
         if len(dqs) != 1 or dqs[0].op_type != 'DequantizeLinear' or dqs[0].output[0] in outputs:
             continue
-        later = readers.get(dqs[0].output[0], [])
-        if any(node.op_type in QUANTISED_OPS for node in later):
+        if reaches_quantised_node(graph, dqs[0].output[0]):
             continue
-        for node in later:
+        for node in readers.get(dqs[0].output[0], []):
             for i, name in enumerate(node.input):
                 if name == dqs[0].output[0]:
                     node.input[i] = q.input[0]
         removed += [q, dqs[0]]
     for node in removed:
         graph.node.remove(node)
+    used = {name for node in graph.node for name in node.input}
+    for tensor in [t for t in graph.initializer if t.name not in used]:
+        graph.initializer.remove(tensor)  # the pairs' scales and zero points
     return len(removed) // 2
 
 

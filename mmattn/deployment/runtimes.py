@@ -53,9 +53,10 @@ class OnnxRuntimeSession:
         self.input_shape: List[Dim] = list(self.session.get_inputs()[0].shape)
         self.output_names = [o.name for o in self.session.get_outputs()]
         self._input_name = self.session.get_inputs()[0].name
+        self.runs = 0  # for operator_profile's per-run average
 
     def run(self, inputs: np.ndarray) -> List[np.ndarray]:
-        self.runs = getattr(self, 'runs', 0) + 1
+        self.runs += 1
         return self.session.run(None, {self._input_name: inputs})
 
     def operator_profile(self) -> Dict[str, float]:
@@ -72,7 +73,7 @@ class OnnxRuntimeSession:
             if event.get('cat') == 'Node' and event['name'].endswith('_kernel_time'):
                 op = event['args'].get('op_name', '?')
                 totals[op] = totals.get(op, 0.0) + event['dur'] / 1000
-        runs = max(getattr(self, 'runs', 1), 1)
+        runs = max(self.runs, 1)
         return {op: ms / runs for op, ms in totals.items()}
 
 

@@ -157,6 +157,7 @@ def test_quantize_failures_are_one_message_and_leave_nothing(fp32_file, data_opt
                                     "['y']"),
         ((DEMO, tmp_path / 'missing.onnx', out), 'does not exist'),
         ((DEMO, fp32_file, tmp_path / 'int8.txt'), 'must end with .onnx'),
+        ((DEMO, fp32_file, fp32_file), f"is the input '{fp32_file}' itself"),
         ((DEMO, fp32_file, out, '--keep-fp32', 'no_such_node'), "no node named 'no_such_node'"),
         ((DEMO, fp32_file, out, '--cfg-options',
           f'train_dataloader.dataset.data_root={empty}/'), 'no images'),

@@ -120,7 +120,6 @@ def run(args: argparse.Namespace) -> int:
                                     precision='bf16' if kind == 'bf16' else None,
                                     profile=args.profile)
             routes.append(file_route(SHOWN[name], detector, picture))
-            routes[-1].detector = detector
         times = time_routes(routes, args.rounds, args.warmup)
     forced = ' (score_thr 0: max_per_img detections forced through every head)' \
         if args.score_thr == 0 else ''
@@ -132,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     if args.profile:
         for route in routes:
-            if hasattr(route, 'detector'):
+            if route.detector is not None:
                 _print_profile(route.name, route.detector.session.operator_profile())
     return 0
 

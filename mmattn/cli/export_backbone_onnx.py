@@ -45,12 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _check_args(args: argparse.Namespace) -> int:
     from mmattn.deployment.backbone_onnx import DEFAULT_OPSET, supported_opsets
-    from mmattn.deployment.onnx_files import written_by_mmattn
-    from mmattn.utils.staged_writes import check_output_file
-    if not args.out.endswith('.onnx'):
-        raise UsageError(f'OUT {args.out!r} must end with .onnx')
-    check_output_file(args.out, f'OUT {args.out!r}', overwrite=args.overwrite,
-                      owned=written_by_mmattn)
+    from mmattn.deployment.onnx_files import check_onnx_output
+    check_onnx_output(args.out, args.overwrite)
     if min(args.shape) < 32 or args.batch < 1:
         raise UsageError(f'--shape {args.shape} --batch {args.batch}: height and width must be '
                          '>= 32 (the backbones stride 32) and batch >= 1')

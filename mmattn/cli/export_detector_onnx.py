@@ -71,18 +71,14 @@ def run(args: argparse.Namespace) -> int:
     from mmattn.deployment.detection_limits import check_score_thr, override_detection_limits
     from mmattn.deployment.detector_onnx import DEFAULT_OPSET, export_detector, exportable
     from mmattn.deployment.onnx_detector import preprocessed_shape
-    from mmattn.deployment.onnx_files import written_by_mmattn
+    from mmattn.deployment.onnx_files import check_onnx_output
     from mmattn.deployment.serving_routes import benchmark_picture
     from mmattn.utils.errors import UsageError
-    from mmattn.utils.staged_writes import check_output_file
     from .detector_loading import load_detector
-    if not args.out.endswith('.onnx'):
-        raise UsageError(f'OUT {args.out!r} must end with .onnx')
+    check_onnx_output(args.out, args.overwrite)
     if min(args.shape) < 32:
         raise UsageError(f'--shape {args.shape}: height and width must be >= 32')
     check_score_thr(args.score_thr)
-    check_output_file(args.out, f'OUT {args.out!r}', overwrite=args.overwrite,
-                      owned=written_by_mmattn)
     picture = benchmark_picture(args.image, args.shape) \
         if args.benchmark or args.image is not None else None
     checkpoint = None if args.checkpoint == 'none' else args.checkpoint

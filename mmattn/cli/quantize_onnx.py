@@ -16,11 +16,10 @@ existing OUT is replaced only if mmattn wrote it, else ``--overwrite``.
 import argparse
 from typing import List, Optional
 
-from mmattn.deployment.onnx_files import written_by_mmattn
+from mmattn.deployment.onnx_files import check_onnx_output
 from mmattn.deployment.quantization import quantize_detector
 from mmattn.utils.config import load_config
 from mmattn.utils.errors import UsageError
-from mmattn.utils.staged_writes import check_output_file
 from .command import CommandParser, add_cfg_options, positive_int, run_command
 
 
@@ -51,10 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
     import mmattn  # noqa: F401  (registers mmattn's modules)
     from mmattn.preflight import dataset_problems
-    if not args.out.endswith('.onnx'):
-        raise UsageError(f'OUT {args.out!r} must end with .onnx')
-    check_output_file(args.out, f'OUT {args.out!r}', overwrite=args.overwrite,
-                      owned=written_by_mmattn)
+    check_onnx_output(args.out, args.overwrite, inputs=[args.fp32])
     cfg = load_config(args.config, args.cfg_options)
     problems, _ = dataset_problems(cfg, ['train_dataloader'])
     if problems:

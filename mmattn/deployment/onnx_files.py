@@ -5,6 +5,8 @@ shape it was exported for (static sizes must match what the config's test
 pipeline makes)."""
 from typing import Optional, Sequence
 
+from mmattn.utils.staged_writes import check_output_file
+
 from mmattn.utils.errors import UsageError
 
 WRITTEN_BY_KEY = 'written_by'
@@ -29,6 +31,17 @@ def written_by_mmattn(path: str) -> bool:
     except Exception:  # noqa: BLE001  (protobuf says it in many ways)
         return False
     return any(p.key == WRITTEN_BY_KEY and p.value == WRITTEN_BY for p in model.metadata_props)
+
+
+def check_onnx_output(path: str, overwrite: bool, inputs: Sequence[str] = ()) -> None:
+    """The checks every command that writes an ONNX file OUT makes before any
+    work: the name ends with ``.onnx``, OUT is not one of ``inputs``, its folder
+    can be written, and an existing OUT is replaced only if mmattn wrote it or
+    ``overwrite`` (``--overwrite``) is given. Raises UsageError."""
+    if not path.endswith('.onnx'):
+        raise UsageError(f'OUT {path!r} must end with .onnx')
+    check_output_file(path, f'OUT {path!r}', overwrite=overwrite, inputs=inputs,
+                      owned=written_by_mmattn)
 
 
 def input_problem(declared: Sequence, shape: Sequence[int], shown: str) -> Optional[str]:

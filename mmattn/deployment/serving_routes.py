@@ -35,11 +35,14 @@ def benchmark_picture(image: Optional[str], shape: Sequence[int]) -> np.ndarray:
 class Route:
     """One way from an image to detections: ``call()`` runs it once and
     returns the number of detections; ``stages`` collects each call's
-    seconds per stage."""
+    seconds per stage; ``detector``: the ``OnnxDetector`` a file route runs
+    (None for PyTorch)."""
 
-    def __init__(self, name: str, call: Callable[['Route'], int]) -> None:
+    def __init__(self, name: str, call: Callable[['Route'], int],
+                 detector: Optional[OnnxDetector] = None) -> None:
         self.name = name
         self._call = call
+        self.detector = detector
         self.stages: Dict[str, List[float]] = {}
         self.detections = 0
 
@@ -83,7 +86,7 @@ def file_route(name: str, detector: OnnxDetector, picture: np.ndarray) -> Route:
         sample = detector.postprocess(outputs, samples)[0]
         route.record('post', start)
         return len(sample.pred_instances)
-    return Route(name, call)
+    return Route(name, call, detector)
 
 
 def time_routes(routes: List[Route], rounds: int, warmup: int = 2) -> Dict[str, List[float]]:

@@ -233,27 +233,64 @@ def test_box_decoders_equal_mmdets():
                                    coder.decode(boxes, deltas, max_shape=(90, 110)))
 
 
-def test_batched_nms_equals_mmcvs_per_image():
-    from mmcv.ops import batched_nms as mmcv_batched_nms
-
-    from mmattn.deployment.postprocess import batched_nms
-    generator = torch.Generator().manual_seed(0)
+def _nms_case(seed: int = 0):
+    generator = torch.Generator().manual_seed(seed)
     xy = torch.rand(2, 300, 2, generator=generator) * 80
     boxes = torch.cat([xy, xy + torch.rand(2, 300, 2, generator=generator) * 30 + 2], 2)
     scores = torch.rand(2, 300, generator=generator)
     scores[:, 250:] = 0  # padding rows take no part
     labels = torch.randint(0, 5, (2, 300), generator=generator)
-    dets, out_labels, _ = batched_nms(boxes, scores, labels, 0.5, 40)
+    return boxes, scores, labels
+
+
+@pytest.mark.parametrize('split_thr', [10000, 100], ids=['offset', 'class-by-class'])
+def test_batched_nms_equals_mmcvs_per_image(split_thr):
+    from mmcv.ops import batched_nms as mmcv_batched_nms
+
+    from mmattn.deployment.postprocess import batched_nms
+    boxes, scores, labels = _nms_case()
+    dets, out_labels, _ = batched_nms(boxes, scores, labels, 0.5, 40, num_classes=5,
+                                      split_thr=split_thr)
     for b in range(2):
         real = scores[b] > 0
         ref, keep = mmcv_batched_nms(boxes[b][real], scores[b][real], labels[b][real],
-                                     dict(type='nms', iou_threshold=0.5))
+                                     dict(type='nms', iou_threshold=0.5, split_thr=split_thr))
         ref, keep = ref[:40], keep[:40]
         valid = out_labels[b] >= 0
         assert int(valid.sum()) == len(ref)
         torch.testing.assert_close(dets[b][valid], ref)
         assert torch.equal(out_labels[b][valid], labels[b][real][keep])
         assert (dets[b][~valid] == 0).all()
+
+
+@pytest.mark.parametrize('backend', ['onnxruntime', 'openvino'])
+def test_class_by_class_nms_runs_the_same_in_the_runtimes(backend, tmp_path):
+    """The class axis of ONNX NonMaxSuppression (batched_nms from split_thr
+    boxes on), exported and run: the same detections as in PyTorch."""
+    from mmattn.deployment.postprocess import batched_nms
+
+    class Nms(torch.nn.Module):
+        def forward(self, boxes, scores, labels):
+            return batched_nms(boxes, scores, labels, 0.5, 40, num_classes=5, split_thr=100)[:2]
+    inputs = _nms_case(1)
+    path = str(tmp_path / 'nms.onnx')
+    torch.onnx.export(Nms(), inputs, path, input_names=['boxes', 'scores', 'labels'],
+                      output_names=['dets', 'labels_out'], opset_version=17, dynamo=False)
+    import onnx
+    assert [n.op_type for n in onnx.load(path).graph.node].count('NonMaxSuppression') == 1
+    feed = dict(zip(['boxes', 'scores', 'labels'], (x.numpy() for x in inputs)))
+    if backend == 'onnxruntime':
+        import onnxruntime as ort
+        dets, labels = ort.InferenceSession(path, providers=['CPUExecutionProvider']).run(
+            None, feed)
+    else:
+        import openvino as ov
+        compiled = ov.Core().compile_model(path, 'CPU')
+        results = compiled(feed)
+        dets, labels = (np.array(results[o]) for o in compiled.outputs)
+    ref_dets, ref_labels = Nms()(*inputs)
+    assert np.array_equal(labels, ref_labels.numpy())
+    np.testing.assert_allclose(dets, ref_dets.numpy(), rtol=1e-6, atol=1e-5)
 
 
 def _tool(*args, timeout=600):

@@ -8,15 +8,17 @@ batch runs as one graph:
 * ``top_candidates``: mmdet's ``filter_scores_and_topk`` (pairs of location
   and class above the score threshold, the ``k`` best), with rows below the
   threshold (or padding) given score 0;
-* ``batched_nms``: mmcv's ``batched_nms`` (class-aware through the same
-  coordinate offset per class) followed by keeping the ``max_num`` best,
+* ``batched_nms``: mmcv's ``batched_nms`` (class-aware through a coordinate
+  offset per class, or class by class from ``split_thr`` boxes on) followed by keeping the ``max_num`` best,
   mmdet's ``max_per_img``; rows that are not kept have score 0 and label -1.
 """
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 
 from .onnx_ops import non_max_suppression
+
+NMS_SPLIT_THR = 10000  # mmcv's batched_nms: from this many boxes on, NMS class by class
 
 
 def gather_rows(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -47,19 +49,30 @@ def top_candidates(scores: torch.Tensor, score_thr: float, k: int
 
 
 def batched_nms(boxes: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor,
-                iou_threshold: float, max_num: int, class_agnostic: bool = False
+                iou_threshold: float, max_num: int, class_agnostic: bool = False,
+                num_classes: Optional[int] = None, split_thr: int = NMS_SPLIT_THR
                 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Class-aware NMS of ``boxes`` (N, M, 4) with ``scores`` (N, M) (rows of
-    score 0 take no part) and ``labels`` (N, M), then the ``max_num`` best
-    survivors by score. Returns (dets (N, max_num, 5): x1, y1, x2, y2, score;
-    labels (N, max_num), -1 where empty; the kept rows' index into M)."""
+    score 0 take no part) and ``labels`` (N, M) in ``range(num_classes)``,
+    then the ``max_num`` best survivors by score. Returns (dets (N, max_num,
+    5): x1, y1, x2, y2, score; labels (N, max_num), -1 where empty; the kept
+    rows' index into M).
+
+    As mmcv's ``batched_nms``: below ``split_thr`` boxes one NMS with each
+    class's boxes moved apart; from ``split_thr`` on (given ``num_classes``)
+    one NMS per class (ONNX ``NonMaxSuppression``'s class axis), whose cost
+    grows with the boxes of a class, not of all (R-CNN's 1000 RoIs x 80
+    classes). Deviation: M, the rows the graph holds, decides, not how many
+    are above the score threshold."""
     num_boxes = boxes.shape[1]
-    if class_agnostic:
-        nms_boxes = boxes
-    else:  # mmcv's batched_nms: each class moved beyond the largest coordinate
+    nms_boxes, nms_scores = boxes, scores[:, None, :]
+    if not class_agnostic and num_classes is not None and num_boxes >= split_thr:
+        classes = torch.arange(num_classes, device=labels.device)
+        nms_scores = nms_scores * (labels[:, None, :] == classes[None, :, None]).to(scores.dtype)
+    elif not class_agnostic:  # each class moved beyond the largest coordinate
         offset = boxes.reshape(boxes.shape[0], -1).amax(dim=1) + 1
         nms_boxes = boxes + (labels.to(boxes.dtype) * offset[:, None])[..., None]
-    selected = non_max_suppression(nms_boxes, scores[:, None, :], num_boxes, iou_threshold, 0.0)
+    selected = non_max_suppression(nms_boxes, nms_scores, num_boxes, iou_threshold, 0.0)
     batch, index = selected[:, 0], selected[:, 2]
     kept = torch.zeros_like(scores)
     kept[batch, index] = scores[batch, index]

@@ -19,7 +19,7 @@ import torch.nn as nn
 
 from ..box_coders import decode
 from ..onnx_ops import NMS_MIN_OPSET
-from ..postprocess import batched_nms, gather_rows, top_candidates
+from ..postprocess import NMS_SPLIT_THR, batched_nms, gather_rows, top_candidates
 
 
 def nms_iou_threshold(nms: Optional[dict], where: str) -> float:
@@ -33,13 +33,20 @@ def nms_iou_threshold(nms: Optional[dict], where: str) -> float:
     return float(nms.get('iou_threshold', 0.5))
 
 
+def nms_split_thr(nms: Optional[dict]) -> int:
+    """From how many boxes on mmcv's ``batched_nms`` (with this ``nms``
+    config) runs NMS class by class."""
+    return int((nms or {}).get('split_thr', NMS_SPLIT_THR))
+
+
 def dense_head_config(head: nn.Module) -> dict:
     """The post-processing settings of a dense head's ``test_cfg``, checked."""
     cfg = head.test_cfg
     return dict(nms_pre=int(cfg.get('nms_pre', 1000)), score_thr=float(cfg.get('score_thr', 0)),
                 iou=nms_iou_threshold(cfg.get('nms'), f'{type(head).__name__}: test_cfg.nms'),
                 max_per_img=int(cfg.get('max_per_img', 100)),
-                min_bbox_size=float(cfg.get('min_bbox_size', -1)))
+                min_bbox_size=float(cfg.get('min_bbox_size', -1)),
+                split_thr=nms_split_thr(cfg.get('nms')))
 
 
 def level_scores(head: nn.Module, cls_score: torch.Tensor) -> torch.Tensor:
@@ -109,7 +116,8 @@ def dense_detections(head: nn.Module, outs: Sequence, input_shape: Tuple,
         scores = combine(scores, factors) if combine else scores * factors
     scores = drop_small_boxes(boxes, scores, cfg['min_bbox_size'])
     dets, labels, _ = batched_nms(boxes, scores, torch.cat(mlvl['labels'], 1), cfg['iou'],
-                                  cfg['max_per_img'])
+                                  cfg['max_per_img'], num_classes=head.num_classes,
+                                  split_thr=cfg['split_thr'])
     return dict(dets=dets, labels=labels)
 
 

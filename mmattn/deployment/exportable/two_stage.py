@@ -23,7 +23,7 @@ from ..onnx_ops import ROI_ALIGN_MIN_OPSET
 from ..postprocess import batched_nms, gather_rows, top_candidates
 from .roi_features import detection_rows, fpn_levels, pooled_features, scatter_rows
 from .single_stage import (decode_boxes, dense_head_config, drop_small_boxes, flat_level,
-                           level_scores, nms_iou_threshold)
+                           level_scores, nms_iou_threshold, nms_split_thr)
 
 RCNN_NMS = 'test_cfg.rcnn.nms'
 
@@ -48,7 +48,8 @@ def proposals(rpn_head: nn.Module, feats,
     boxes = torch.cat(boxes, 1)
     scores = drop_small_boxes(boxes, torch.cat(scores, 1), cfg['min_bbox_size'])
     dets, labels, _ = batched_nms(boxes, scores, torch.cat(levels, 1), cfg['iou'],
-                                  cfg['max_per_img'])
+                                  cfg['max_per_img'], num_classes=len(levels),
+                                  split_thr=cfg['split_thr'])
     return dets[..., :4], labels >= 0
 
 
@@ -77,7 +78,8 @@ def box_detections(roi_head: nn.Module, feats, rois: torch.Tensor, valid: torch.
     scores = torch.where(scores > cfg.score_thr, scores, torch.zeros_like(scores))
     dets, labels, _ = batched_nms(boxes, scores, labels,
                                   nms_iou_threshold(cfg.get('nms'), RCNN_NMS),
-                                  int(cfg.max_per_img))
+                                  int(cfg.max_per_img), num_classes=num_classes,
+                                  split_thr=nms_split_thr(cfg.get('nms')))
     return dets, labels
 
 

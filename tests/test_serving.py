@@ -85,6 +85,21 @@ def test_quantize_writes_int8_weights_in_standard_operators_both_runtimes_run(
     # fuses DequantizeLinear -> Conv -> QuantizeLinear into one int8 kernel)
     backbone = [n for n in quantised_convs if n.name.startswith('/backbone/')]
     assert sum('QuantizeLinear' in readers[n.output[0]] for n in backbone) > 0.8 * len(backbone)
+    # ... which needs each bias as a DequantizeLinear of int32, also where the
+    # exporter shared equal biases through Identity nodes (the untrained
+    # model's zero ones), and then it does fuse them
+    assert any(n.op_type == 'Identity' for n in fp32.graph.node)
+    for node in quantised_convs:
+        if len(node.input) > 2:
+            bias = dequantized.get(node.input[2])
+            assert types.get(bias) == onnx.TensorProto.INT32, node.name
+    import onnxruntime as ort
+    options = ort.SessionOptions()
+    options.optimized_model_filepath = str(tmp_path / 'optimised.onnx')
+    ort.InferenceSession(str(out), options, providers=['CPUExecutionProvider'])
+    optimised = onnx.load(options.optimized_model_filepath)
+    fused = [n for n in optimised.graph.node if n.op_type == 'QLinearConv']
+    assert len(fused) >= sum('QuantizeLinear' in readers[n.output[0]] for n in backbone)
     assert os.path.getsize(out) < 0.5 * os.path.getsize(fp32_file)
     image = (np.random.default_rng(0).random((64, 64, 3)) * 255).astype(np.uint8)
     for backend in BACKENDS:

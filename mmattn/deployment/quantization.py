@@ -135,6 +135,7 @@ def quantize_detector(fp32_file: str, out_file: str, cfg, calib_images: int = 64
                          f'{fp32_file!r}')
     input_name = model.graph.input[0].name
     inputs = list(calibration_inputs(cfg, calib_images, _declared_input_shape(model)))
+    own_initialisers(model)
 
     class Reader(CalibrationDataReader):
         def __init__(self):
@@ -145,8 +146,11 @@ def quantize_detector(fp32_file: str, out_file: str, cfg, calib_images: int = 64
             return None if array is None else {input_name: array}
 
     with tempfile.TemporaryDirectory(prefix='mmattn-quantize-') as scratch:
+        import onnx
+        source = osp.join(scratch, 'fp32.onnx')
+        onnx.save(model, source)
         written = osp.join(scratch, 'int8.onnx')
-        quantize_static(fp32_file, written, Reader(), quant_format=QuantFormat.QDQ,
+        quantize_static(source, written, Reader(), quant_format=QuantFormat.QDQ,
                         op_types_to_quantize=list(QUANTISED_OPS), per_channel=per_channel,
                         reduce_range=reduce_range, activation_type=QuantType.QUInt8,
                         weight_type=QuantType.QInt8, nodes_to_exclude=list(keep_fp32),
@@ -156,7 +160,6 @@ def quantize_detector(fp32_file: str, out_file: str, cfg, calib_images: int = 64
         with open(written, 'rb') as f:
             data = f.read()
         os.remove(written)
-    import onnx
     quantised = onnx.load_from_string(data)
     if fp32_head_outputs:
         unquantise_final_outputs(quantised)
@@ -169,6 +172,28 @@ def quantize_detector(fp32_file: str, out_file: str, cfg, calib_images: int = 64
             f.write(tag_written_by_mmattn(data))
     return dict(calib_images=len(inputs), dequantize_nodes=nodes,
                 int8_weights=len(int8_initializers(quantised)))
+
+
+def own_initialisers(model) -> int:
+    """Give (in place) each ``Identity`` of an initialiser its own copy of it.
+    The exporter stores equal tensors once and reads the copies through
+    ``Identity`` nodes (all zero biases of BN-folded convolutions in an
+    untrained model, or any coinciding ones); the quantiser leaves a bias it
+    reads that way in fp32, and onnxruntime then cannot fuse its convolution
+    into ``QLinearConv`` and runs it in fp32 between the Q/DQ pairs. Returns
+    the number of nodes replaced."""
+    from onnx import numpy_helper
+    graph = model.graph
+    initialisers = {t.name: t for t in graph.initializer}
+    outputs = {o.name for o in graph.output}
+    identities = [n for n in graph.node if n.op_type == 'Identity' and
+                  n.input[0] in initialisers and n.output[0] not in outputs]
+    for node in identities:
+        copy = numpy_helper.from_array(numpy_helper.to_array(initialisers[node.input[0]]),
+                                       node.output[0])
+        graph.initializer.append(copy)
+        graph.node.remove(node)
+    return len(identities)
 
 
 # Where a value stops being a feature map: boxes, indices and shapes (a

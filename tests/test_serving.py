@@ -211,6 +211,22 @@ def test_an_int8_file_is_not_quantised_again(fp32_file, data_options, tmp_path, 
     assert 'is already quantised; give the fp32 export' in capsys.readouterr().err
 
 
+def test_onnxruntime_threads_do_not_spin_after_a_run(tmp_path):
+    import onnx.helper as oh
+
+    from mmattn.deployment.runtimes import open_session
+    path = tmp_path / 'relu.onnx'
+    onnx.save(oh.make_model(oh.make_graph(
+        [oh.make_node('Relu', ['x'], ['y'])], 'g',
+        [oh.make_tensor_value_info('x', onnx.TensorProto.FLOAT, [1, 3])],
+        [oh.make_tensor_value_info('y', onnx.TensorProto.FLOAT, [1, 3])])), str(path))
+    session = open_session(str(path), 'onnxruntime')
+    options = session.session.get_session_options()
+    assert options.get_session_config_entry('session.intra_op.allow_spinning') == '0'
+    np.testing.assert_array_equal(session.run(np.array([[-1.0, 0.0, 2.0]], np.float32))[0],
+                                  [[0.0, 0.0, 2.0]])
+
+
 def test_runtimes_refuse_what_they_cannot_load_in_one_message(tmp_path):
     from mmattn.deployment.runtimes import cpu_has_bf16, open_session
     from mmattn.utils.errors import UsageError

@@ -5,9 +5,8 @@ shape it was exported for (static sizes must match what the config's test
 pipeline makes)."""
 from typing import Optional, Sequence
 
-from mmattn.utils.staged_writes import check_output_file
-
 from mmattn.utils.errors import UsageError
+from mmattn.utils.staged_writes import check_output_file
 
 WRITTEN_BY_KEY = 'written_by'
 WRITTEN_BY = 'mmattn'

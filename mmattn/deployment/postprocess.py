@@ -9,8 +9,9 @@ batch runs as one graph:
   and class above the score threshold, the ``k`` best), with rows below the
   threshold (or padding) given score 0;
 * ``batched_nms``: mmcv's ``batched_nms`` (class-aware through a coordinate
-  offset per class, or class by class from ``split_thr`` boxes on) followed by keeping the ``max_num`` best,
-  mmdet's ``max_per_img``; rows that are not kept have score 0 and label -1.
+  offset per class, or class by class from ``split_thr`` boxes on) followed
+  by keeping the ``max_num`` best, mmdet's ``max_per_img``; rows that are not
+  kept have score 0 and label -1.
 """
 from typing import Optional, Tuple
 

@@ -35,9 +35,8 @@ class OnnxRuntimeSession:
     """An onnxruntime ``InferenceSession`` of a file, its worker threads told
     not to spin after a run (``session.intra_op.allow_spinning=0``): spinning
     ones take the cores from what runs next, the post-processing outside the
-    file (mask pasting) or another route of a side-by-side benchmark (the
-    demo CenterMask-Lite at 128 px on 2 cores: post-processing 34 -> 18 ms,
-    image to detections 70 -> 66 ms; ``docs/deployment.md``)."""
+    file (mask pasting) or another route of a side-by-side benchmark
+    (measured: ``docs/deployment.md``, ``.dev_scripts/ort_spinning.py``)."""
 
     backend = 'onnxruntime'
 

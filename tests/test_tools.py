@@ -134,6 +134,32 @@ def test_half_written_checkpoint_is_never_picked(tmp_path):
     assert find_latest_valid_checkpoint(str(tmp_path)) == str(good)
 
 
+def test_test_out_never_replaces_a_file_unasked(tmp_path, capsys):
+    """``tools/test.py --out`` refuses an existing file (one message, before
+    anything runs, the file untouched) unless ``--overwrite``; and the
+    checkpoint itself is never a valid --out."""
+    from mmattn.cli.test import main
+    out = tmp_path / 'preds.pkl'
+    out.write_bytes(b'users file')
+    checkpoint = tmp_path / 'model.pkl'
+    checkpoint.write_bytes(b'weights')
+    work = ['--work-dir', str(tmp_path / 'work')]
+    assert main([DEMO, str(tmp_path / 'no.pth'), '--out', str(out), *work]) == 2
+    err = capsys.readouterr().err
+    assert f"--out '{out}' already exists and was not written by this command" in err
+    assert '--overwrite to replace it' in err and 'Traceback' not in err
+    assert err.count('mmattn-test: error:') == 1
+    assert out.read_bytes() == b'users file'
+    assert main([DEMO, str(checkpoint), '--out', str(checkpoint), '--overwrite', *work]) == 2
+    assert f"is the input '{checkpoint}' itself" in capsys.readouterr().err
+    assert checkpoint.read_bytes() == b'weights'
+    # with --overwrite the check lets it through (to the next one: the missing checkpoint)
+    assert main([DEMO, str(tmp_path / 'no.pth'), '--out', str(out), '--overwrite', *work]) == 2
+    err = capsys.readouterr().err
+    assert 'already exists' not in err and 'no.pth' in err
+    assert out.read_bytes() == b'users file'
+
+
 @pytest.mark.slow
 def test_missing_config_is_a_clear_error():
     proc = _run([sys.executable, 'tools/train.py', 'configs/nope/missing.py'])

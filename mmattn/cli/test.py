@@ -1,11 +1,12 @@
 """Evaluate a checkpoint: ``mmattn-test CONFIG CHECKPOINT [--work-dir DIR]
-[--out results.pkl] [--show-dir DIR] [--fuse-conv-bn] [--allow-partial]
+[--out results.pkl [--overwrite]] [--show-dir DIR] [--fuse-conv-bn] [--allow-partial]
 [--cfg-options K=V ...] [--launcher pytorch]``.
 
 MMDetection's ``tools/test.py`` interface; metrics (bbox and segm AP through
 ``CocoMetric``) are also written to ``WORK_DIR/test_metrics.json``. A
 checkpoint that leaves weights of the model unfilled or mis-shaped is refused
-(``--allow-partial`` to test it anyway).
+(``--allow-partial`` to test it anyway). An existing ``--out`` file is
+replaced only with ``--overwrite`` (checked before anything runs).
 """
 import argparse
 from typing import List, Optional
@@ -19,6 +20,8 @@ def build_parser() -> argparse.ArgumentParser:
                            description='Test (and evaluate) a detector with mmattn')
     add_config_and_checkpoint(parser)
     parser.add_argument('--out', help='dump raw predictions to this .pkl file')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace an existing --out file')
     parser.add_argument(
         '--show-dir', help='save drawn predictions under WORK_DIR/TIMESTAMP/SHOW_DIR')
     parser.add_argument('--fuse-conv-bn', action='store_true',
@@ -35,11 +38,15 @@ def run(args: argparse.Namespace) -> int:
     from mmattn.preflight import preflight
     from mmattn.utils.config import default_work_dir, load_config
     from mmattn.utils.errors import UsageError
+    from mmattn.utils.staged_writes import check_output_file
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
     default_work_dir(cfg, args.config)
     cfg.launcher = args.launcher
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         raise UsageError(f'--out {args.out!r} must end with .pkl or .pickle')
+    if args.out is not None:
+        check_output_file(args.out, f'--out {args.out!r}', overwrite=args.overwrite,
+                          inputs=[args.checkpoint])
     cfg.load_from = args.checkpoint
     if args.allow_partial:
         cfg.allow_partial_checkpoint = True

@@ -42,9 +42,9 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
     default_work_dir(cfg, args.config)
     cfg.launcher = args.launcher
-    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
-        raise UsageError(f'--out {args.out!r} must end with .pkl or .pickle')
     if args.out is not None:
+        if not args.out.endswith(('.pkl', '.pickle')):
+            raise UsageError(f'--out {args.out!r} must end with .pkl or .pickle')
         check_output_file(args.out, f'--out {args.out!r}', overwrite=args.overwrite,
                           inputs=[args.checkpoint])
     cfg.load_from = args.checkpoint

@@ -123,6 +123,7 @@ def quantize_detector(fp32_file: str, out_file: str, cfg, calib_images: int = 64
     calibrated on ``calib_images`` images of ``cfg``'s train set. The file
     appears only when everything has succeeded. Returns what was done:
     the number of calibration images and of quantised nodes."""
+    import onnx
     from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat,
                                           QuantType, quantize_static)
     if calib_images < 1:
@@ -146,7 +147,6 @@ def quantize_detector(fp32_file: str, out_file: str, cfg, calib_images: int = 64
             return None if array is None else {input_name: array}
 
     with tempfile.TemporaryDirectory(prefix='mmattn-quantize-') as scratch:
-        import onnx
         source = osp.join(scratch, 'fp32.onnx')
         onnx.save(model, source)
         written = osp.join(scratch, 'int8.onnx')
